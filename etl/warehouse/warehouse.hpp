@@ -1,0 +1,114 @@
+#pragma once
+// One interface for both warehouses; the backend is chosen by the URL scheme in
+// open_warehouse(). SQLite and libpqxx are confined to their own .cpp files.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "model/dimensions.hpp"
+#include "model/metrics.hpp"
+#include "util/time.hpp"
+
+namespace qetl {
+
+// One customer_metrics row. Unique key: (project, environment, snapshot_at, window_name,
+// window_from, segment).
+struct MetricsRow {
+  UnixSeconds snapshot_at = 0;
+  std::string project;
+  int environment = 1;
+  std::string window_name;
+  std::string window_kind;  // fixed | rolling | cohort
+  UnixSeconds window_from = 0;
+  UnixSeconds window_to = 0;
+  std::string segment;
+  // Indexed like kDimensions: the value or group name filtered on; nullopt = not filtered.
+  std::array<std::optional<std::string>, kDimensionCount> dimensions;
+  Metrics metrics;
+  UnixSeconds fetched_at = 0;
+  std::string run_id;
+};
+
+// The identity of a cell inside one snapshot, as the resume logic compares it.
+struct CellKey {
+  std::string project;
+  int environment = 1;
+  std::string window_name;
+  UnixSeconds window_from = 0;
+  std::string segment;
+  bool operator<(const CellKey& o) const {
+    return std::tie(project, environment, window_name, window_from, segment) <
+           std::tie(o.project, o.environment, o.window_name, o.window_from, o.segment);
+  }
+};
+
+// One etl_runs row.
+struct RunRecord {
+  std::string run_id;
+  UnixSeconds started_at = 0;
+  std::optional<UnixSeconds> finished_at;
+  UnixSeconds snapshot_at = 0;
+  std::string status = "running";  // running | succeeded | partial | failed | interrupted
+  std::int64_t cells_planned = 0;
+  std::int64_t cells_succeeded = 0;
+  std::int64_t cells_failed = 0;
+  std::int64_t rows_upserted = 0;
+  std::int64_t requests_sent = 0;
+  std::string version;
+  std::string config_sha256;
+  std::string host;
+  std::string message;
+};
+
+// One etl_cell_failures row: a cell that failed for good in a run.
+struct CellFailure {
+  std::string run_id;
+  std::string project;
+  int environment = 1;
+  std::string window_name;
+  UnixSeconds window_from = 0;
+  std::string segment;
+  int attempts = 0;
+  std::optional<int> last_http_status;
+  std::string error;
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+
+  // "sqlite" or "postgresql".
+  virtual std::string backend() const = 0;
+  // The newest migration version recorded in schema_migrations; 0 for an empty database.
+  virtual int schema_version() = 0;
+  // The newest migration version embedded in this binary.
+  virtual int latest_schema_version() const = 0;
+  // Applies every pending migration, each in its own transaction; returns how many ran.
+  // Throws WarehouseError when the database is newer than this binary.
+  virtual int migrate() = 0;
+
+  virtual void start_run(const RunRecord& run) = 0;   // inserts the etl_runs row
+  virtual void finish_run(const RunRecord& run) = 0;  // updates it by run_id
+
+  // Upserts all rows in one transaction: either every row is committed or none is.
+  // Returns the number of rows written (inserted or updated).
+  virtual std::size_t upsert_metrics(const std::vector<MetricsRow>& rows) = 0;
+  virtual void record_failures(const std::vector<CellFailure>& failures) = 0;
+
+  // The cells that already have a customer_metrics row for this snapshot (for --resume).
+  virtual std::set<CellKey> stored_cells(UnixSeconds snapshot_at) = 0;
+};
+
+// "sqlite:///abs/path.sqlite", "sqlite:relative/path.sqlite" -> SQLite (the file and its
+// directory are created); "postgresql://..." / "postgres://..." or a libpq conninfo string
+// ("host=... dbname=...") -> PostgreSQL, tables in `schema`. Anything else throws
+// ConfigError listing the valid schemes. A server that cannot be reached throws WarehouseError
+// whose message has the password masked.
+std::unique_ptr<Warehouse> open_warehouse(const std::string& url, const std::string& schema);
+
+}  // namespace qetl
