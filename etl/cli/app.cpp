@@ -1,0 +1,142 @@
+#include "cli/app.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/options.hpp"
+#include "cli/plan_text.hpp"
+#include "config/config.hpp"
+#include "matrix/matrix.hpp"
+#include "runner/run_job.hpp"
+#include "runner/shard.hpp"
+#include "runner/stop_signal.hpp"
+#include "util/errors.hpp"
+#include "util/log.hpp"
+#include "version.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace qetl::cli {
+namespace {
+
+// What every command that looks at cells needs, in the order SPEC promises: config first,
+// validated completely before anything touches the network or the warehouse.
+struct Plan {
+  Config config;
+  UnixSeconds snapshot = 0;
+  std::vector<Cell> cells;
+};
+
+Plan make_plan(const Options& o) {
+  Plan p;
+  p.config = load_config(o.config_path);
+  UnixSeconds requested = now_utc();
+  if (o.snapshot) {
+    try {
+      requested = parse_utc_timestamp(*o.snapshot);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--snapshot: ") + e.what());
+    }
+  }
+  p.snapshot = truncate_to_grain(requested, p.config.snapshot_grain);
+  p.cells = expand_cells(p.config, p.snapshot);
+  if (o.shard) p.cells = select_shard(std::move(p.cells), parse_shard(*o.shard));
+  return p;
+}
+
+int command_plan(const Options& o) {
+  const Plan p = make_plan(o);
+  std::string out;
+  for (const Cell& c : p.cells) {
+    out += plan_line(p.config, c);
+    out += '\n';
+  }
+  out += plan_footer(p.config, p.cells);
+  out += '\n';
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int command_migrate(const Options& o) {
+  const Config config = load_config(o.config_path);
+  auto warehouse = open_warehouse(config.warehouse.url, config.warehouse.schema);
+  const int before = warehouse->schema_version();
+  const int applied = warehouse->migrate();
+  log::info("schema up to date", {{"warehouse", warehouse->backend()}, {"from_version", std::to_string(before)},
+                                  {"to_version", std::to_string(warehouse->schema_version())},
+                                  {"applied", std::to_string(applied)}});
+  return 0;
+}
+
+int command_run(const Options& o) {
+  Plan p = make_plan(o);
+  std::vector<std::string> keys;
+  for (const ProjectConfig& project : p.config.projects) keys.push_back(resolve_secret(project.api_key));
+
+  auto warehouse = open_warehouse(p.config.warehouse.url, p.config.warehouse.schema);
+  if (o.dry_run) {
+    const int current = warehouse->schema_version();
+    const int latest = warehouse->latest_schema_version();
+    log::info("dry run: nothing fetched, nothing written",
+              {{"warehouse", warehouse->backend()}, {"schema_version", std::to_string(current)},
+               {"pending_migrations", std::to_string(latest > current ? latest - current : 0)},
+               {"cells", std::to_string(p.cells.size())},
+               {"estimated_duration", human_duration(estimated_seconds(p.config, p.cells))}});
+    return 0;
+  }
+  warehouse->migrate();
+
+  RunRequest request;
+  request.config = &p.config;
+  request.api_keys = std::move(keys);
+  request.snapshot_at = p.snapshot;
+  if (o.resume) {
+    const std::set<CellKey> stored = warehouse->stored_cells(p.snapshot);
+    for (Cell& c : p.cells) {
+      if (stored.count(CellKey{c.project, c.environment, c.window_name, c.window_from, c.segment}) != 0) {
+        request.cells_skipped_by_resume += 1;
+      } else {
+        request.cells.push_back(std::move(c));
+      }
+    }
+  } else {
+    request.cells = std::move(p.cells);
+  }
+
+  install_stop_signal_handlers();
+  const RunSummary summary = run_job(request, *warehouse, stop_signal());
+  const log::Level level = summary.exit_code == ExitCode::ok ? log::Level::info : log::Level::warning;
+  log::write(level, summary_line(summary));
+  return static_cast<int>(summary.exit_code);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const char* env_config = std::getenv("QONVERSION_ETL_CONFIG");
+  try {
+    const Options o = parse_options(args, env_config ? std::optional<std::string>(env_config) : std::nullopt);
+    log::configure(o.log_level, o.log_format);
+    switch (o.command) {
+      case Command::help:
+        std::cout << o.help_text;
+        return 0;
+      case Command::version:
+        std::cout << "qonversion-etl " << kVersion << "\n";
+        return 0;
+      case Command::plan: return command_plan(o);
+      case Command::migrate: return command_migrate(o);
+      case Command::run: return command_run(o);
+    }
+  } catch (const EtlError& e) {
+    log::error(e.what(), {{"exit_code", std::to_string(static_cast<int>(e.code()))}});
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    log::error(std::string("internal error: ") + e.what(), {{"exit_code", "70"}});
+    return static_cast<int>(ExitCode::internal);
+  }
+  return static_cast<int>(ExitCode::internal);
+}
+
+}  // namespace qetl::cli

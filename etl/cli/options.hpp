@@ -1,0 +1,35 @@
+#pragma once
+// The command line as a pure function: argv -> Options. No I/O, so every form is unit-tested.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/log.hpp"
+
+namespace qetl::cli {
+
+enum class Command { run, plan, migrate, version, help };
+
+inline constexpr const char* kDefaultConfigPath = "/etc/qonversion-etl/config.toml";
+
+struct Options {
+  Command command = Command::help;
+  std::string config_path = kDefaultConfigPath;
+  std::optional<std::string> snapshot;  // --snapshot, as typed
+  bool resume = false;
+  bool dry_run = false;
+  std::optional<std::string> shard;  // "K/N", validated by the runner
+  std::optional<std::string> metrics_file;
+  log::Format log_format = log::Format::text;
+  log::Level log_level = log::Level::info;
+  std::string help_text;  // for Command::help: the text to print
+};
+
+// args excludes the program name. env_config is $QONVERSION_ETL_CONFIG when set.
+// Throws UsageError (exit 64) for anything it cannot understand.
+Options parse_options(const std::vector<std::string>& args, const std::optional<std::string>& env_config);
+
+// The top-level --help text.
+std::string usage_text();
+
+}  // namespace qetl::cli
