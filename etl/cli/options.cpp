@@ -2,6 +2,7 @@
 
 #include <cxxopts.hpp>
 
+#include "runner/shard.hpp"
 #include "util/errors.hpp"
 
 namespace qetl::cli {
@@ -94,7 +95,10 @@ Options parse_options(const std::vector<std::string>& args, const std::optional<
     if (r.count("verbose") != 0) out.log_level = log::Level::debug;
     if (out.command != Command::migrate) {
       if (r.count("snapshot") != 0) out.snapshot = r["snapshot"].as<std::string>();
-      if (r.count("shard") != 0) out.shard = r["shard"].as<std::string>();
+      if (r.count("shard") != 0) {
+        out.shard = r["shard"].as<std::string>();
+        parse_shard(*out.shard);  // a malformed K/N is a command-line error, found before the config is read
+      }
     }
     if (out.command == Command::run) {
       out.resume = r.count("resume") != 0;
