@@ -80,11 +80,11 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBody{"{\"data\": {" FIELDS_EXCEPT_SALES ", \"sales\": null}}", "data.sales: is not a number"},
                       BadBody{"{\"data\": {" FIELDS_EXCEPT_SALES ", \"sales\": \" 12\"}}", "is not a number"},
                       BadBody{"{\"data\": {" FIELDS_EXCEPT_SALES ", \"sales\": 1e300}}", "out of range"},
-                      BadBody{R"({"data": {"clientsWithEvent": 1e30})", "clientsWithEvent: 1e30 is out of range"},
-                      BadBody{R"({"data": {"clientsWithEvent": 99999999999999999999})", "out of range"},
-                      BadBody{R"({"data": {"clientsWithEvent": -1})", "out of range"},
-                      BadBody{R"({"data": {"clientsWithEvent": 2.5})", "not a whole number"},
-                      BadBody{R"({"data": {"clientsWithEvent": 1, "activeSubscribers": 1, "churnedSubscribers": 140})",
+                      BadBody{R"({"data": {"clientsWithEvent": 1e30}})", "clientsWithEvent: 1e30 is out of range"},
+                      BadBody{R"({"data": {"clientsWithEvent": 99999999999999999999}})", "out of range"},
+                      BadBody{R"({"data": {"clientsWithEvent": -1}})", "out of range"},
+                      BadBody{R"({"data": {"clientsWithEvent": 2.5}})", "not a whole number"},
+                      BadBody{R"({"data": {"clientsWithEvent": 1, "activeSubscribers": 1, "churnedSubscribers": 140}})",
                               "churnedSubscribers: 140 is out of range"}));
 
 TEST(ApiErrorMessage, ReadsBothDocumentedEnvelopes) {

@@ -28,7 +28,8 @@ TEST(QueryEncoding, RepeatsArrayKeysForGroupsInFilterOrder) {
 
 TEST(QueryEncoding, PercentEncodesAwkwardValues) {
   const Cell c = cell_with({{"media_source_name", "x", {"Google & Co=1 \"q\" 'o' Café/ü"}}});
-  EXPECT_EQ(build_query(c).substr(62),
+  const std::string q = build_query(c);
+  EXPECT_EQ(q.substr(q.find("&filter[media")),
             "&filter[media_source_name][]=Google%20%26%20Co%3D1%20%22q%22%20%27o%27%20Caf%C3%A9%2F%C3%BC");
 }
 
