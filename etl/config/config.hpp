@@ -88,6 +88,7 @@ struct Config {
   std::string path;  // the file it was read from
   SnapshotGrain snapshot_grain = SnapshotGrain::day;
   std::int64_t max_cells = 20000;
+  std::optional<std::string> metrics_file;  // top-level metrics_file; --metrics-file overrides it
   ApiConfig api;
   WarehouseConfig warehouse;
   std::vector<ProjectConfig> projects;

@@ -18,7 +18,8 @@ struct WindowBucket {
 };
 // The [from, to) ranges one window asks for at `snapshot`: fixed and rolling give one,
 // cohort windows give `count` calendar-aligned buckets ending at or before the snapshot,
-// oldest first.
+// oldest first. A fixed window whose `from` is not before the snapshot gives no bucket (and so
+// no cell) rather than an empty or inverted range.
 std::vector<WindowBucket> window_buckets(const WindowConfig& window, UnixSeconds snapshot);
 
 // Canonical segment text: "dimension=label" pairs sorted by dimension name, joined by ';';

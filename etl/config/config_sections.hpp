@@ -1,0 +1,17 @@
+#pragma once
+// One reader per config section; each validates every key of its section and throws
+// ConfigError("file:line:key: ...") on the first problem. Private to the config module.
+#include <vector>
+
+#include "config/toml_access.hpp"
+
+namespace qetl::config_detail {
+
+void read_api(const Scope& scope, const toml::node& node, ApiConfig& api);
+void read_warehouse(const Scope& scope, const toml::node& node, WarehouseConfig& warehouse);
+std::vector<ProjectConfig> read_projects(const Scope& scope, const toml::node& node);
+std::vector<WindowConfig> read_windows(const Scope& scope, const toml::node& node);
+// Fills config.matrix, config.excludes and config.includes.
+void read_matrix(const Scope& scope, const toml::node& node, Config& config);
+
+}  // namespace qetl::config_detail

@@ -1,0 +1,23 @@
+#include "warehouse/migrations.hpp"
+
+#include <string>
+
+#include "util/errors.hpp"
+
+namespace qetl {
+
+void refuse_newer_schema(int database_version, int latest) {
+  if (database_version > latest) {
+    throw WarehouseError("database schema is version " + std::to_string(database_version) +
+                         ", this binary knows up to " + std::to_string(latest) + ": upgrade qonversion-etl");
+  }
+}
+
+const Migration* next_migration(const std::vector<Migration>& migrations, int database_version) {
+  for (const auto& m : migrations) {
+    if (m.version > database_version) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace qetl

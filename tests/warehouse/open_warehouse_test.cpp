@@ -1,0 +1,166 @@
+// Choosing the backend from warehouse.url, and what a user sees when the URL is wrong.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "common/temp_dir.hpp"
+#include "util/errors.hpp"
+#include "warehouse/postgres_warehouse.hpp"
+#include "warehouse/sqlite_warehouse.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace qetl::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string config_error_of(const std::string& url) {
+  try {
+    open_warehouse(url, "qetl_test");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError for " << url;
+  return "";
+}
+
+std::string warehouse_error_of(const std::string& url) {
+  try {
+    open_warehouse(url, "qetl_test");
+  } catch (const WarehouseError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no WarehouseError for " << url;
+  return "";
+}
+
+TEST(OpenWarehouse, UnknownSchemeErrorListsTheValidForms) {
+  const std::string what = config_error_of("mysql://etl:hunter2pw@db.internal/analytics");
+  EXPECT_THAT(what, HasSubstr("sqlite:///"));
+  EXPECT_THAT(what, HasSubstr("sqlite:relative"));
+  EXPECT_THAT(what, HasSubstr("postgresql://"));
+  EXPECT_THAT(what, HasSubstr("postgres://"));
+  EXPECT_THAT(what, HasSubstr("conninfo"));
+  EXPECT_THAT(what, HasSubstr("mysql://etl:****@db.internal"));
+  EXPECT_THAT(what, Not(HasSubstr("hunter2pw")));
+}
+
+TEST(OpenWarehouse, EmptyUrlIsAConfigError) {
+  EXPECT_THAT(config_error_of(""), HasSubstr("sqlite:///"));
+}
+
+TEST(OpenWarehouse, PathWithoutSchemeIsRefusedRatherThanGuessed) {
+  EXPECT_THAT(config_error_of("/var/lib/qonversion-etl/metrics.sqlite"), HasSubstr("unsupported warehouse URL"));
+}
+
+TEST(OpenWarehouse, SqliteUrlWithAHostPartIsRefusedAsAmbiguous) {
+  const std::string what = config_error_of("sqlite://data/metrics.sqlite");
+  EXPECT_THAT(what, HasSubstr("ambiguous"));
+  EXPECT_THAT(what, HasSubstr("sqlite:///absolute/path.sqlite"));
+}
+
+TEST(OpenWarehouse, SqliteUrlWithoutAPathIsRefused) {
+  EXPECT_THAT(config_error_of("sqlite:"), HasSubstr("names no file"));
+  EXPECT_THAT(config_error_of("sqlite://"), HasSubstr("ambiguous"));
+}
+
+TEST(SqlitePathFromUrl, AcceptsTheDocumentedForms) {
+  EXPECT_EQ(sqlite_path_from_url("sqlite:///var/lib/qonversion-etl/metrics.sqlite"),
+            "/var/lib/qonversion-etl/metrics.sqlite");
+  EXPECT_EQ(sqlite_path_from_url("sqlite:data/metrics.sqlite"), "data/metrics.sqlite");
+  EXPECT_EQ(sqlite_path_from_url("sqlite:/abs/metrics.sqlite"), "/abs/metrics.sqlite");
+}
+
+TEST(OpenWarehouse, SqliteCreatesMissingParentDirectories) {
+  TempDir dir;
+  const std::string file = dir.file("a/b/c/metrics.sqlite");
+  auto w = open_warehouse("sqlite://" + file, "ignored");
+  EXPECT_EQ(w->backend(), "sqlite");
+  EXPECT_EQ(w->migrate(), w->latest_schema_version());
+  EXPECT_TRUE(std::filesystem::is_regular_file(file));
+}
+
+TEST(OpenWarehouse, SqliteRelativePathIsResolvedAgainstTheWorkingDirectory) {
+  TempDir dir;
+  const std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  try {
+    open_warehouse("sqlite:rel/metrics.sqlite", "ignored")->migrate();
+  } catch (...) {
+    std::filesystem::current_path(previous);
+    throw;
+  }
+  std::filesystem::current_path(previous);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() / "rel" / "metrics.sqlite"));
+}
+
+TEST(OpenWarehouse, SqliteUsesWriteAheadLogging) {
+  TempDir dir;
+  const std::string file = dir.file("metrics.sqlite");
+  auto w = open_warehouse("sqlite://" + file, "ignored");
+  w->migrate();
+  // WAL mode is recorded in the file, so a fresh connection (a BI tool) reports it.
+  SQLite::Database reader(file, SQLite::OPEN_READONLY);
+  EXPECT_EQ(reader.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST(OpenWarehouse, SqliteFileThatCannotBeCreatedIsAWarehouseError) {
+  TempDir dir;
+  const std::string blocker = dir.file("not-a-directory");
+  { std::FILE* f = std::fopen(blocker.c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
+  const std::string what = warehouse_error_of("sqlite://" + blocker + "/metrics.sqlite");
+  EXPECT_THAT(what, HasSubstr("cannot open SQLite warehouse"));
+  EXPECT_THAT(what, HasSubstr(blocker));
+}
+
+TEST(OpenWarehouse, UnreachablePostgresUriIsAWarehouseErrorWithThePasswordMasked) {
+  const std::string what = warehouse_error_of("postgresql://etl:Sup3rS3cret@127.0.0.1:1/analytics");
+  EXPECT_THAT(what, HasSubstr("cannot connect to PostgreSQL warehouse"));
+  EXPECT_THAT(what, HasSubstr("postgresql://etl:****@127.0.0.1:1/analytics"));
+  EXPECT_THAT(what, HasSubstr("refused"));  // libpq's reason
+  EXPECT_THAT(what, Not(HasSubstr("Sup3rS3cret")));
+  EXPECT_THAT(what, Not(HasSubstr("\n")));
+}
+
+TEST(OpenWarehouse, UnreachablePostgresConninfoIsAWarehouseErrorWithThePasswordMasked) {
+  const std::string what =
+      warehouse_error_of("host=127.0.0.1 port=1 dbname=analytics user=etl password=Sup3rS3cret connect_timeout=5");
+  EXPECT_THAT(what, HasSubstr("password=****"));
+  EXPECT_THAT(what, HasSubstr("127.0.0.1"));
+  EXPECT_THAT(what, Not(HasSubstr("Sup3rS3cret")));
+}
+
+TEST(OpenWarehouse, PostgresSchemeAliasIsAcceptedToo) {
+  const std::string what = warehouse_error_of("postgres://etl:Sup3rS3cret@127.0.0.1:1/analytics");
+  EXPECT_THAT(what, HasSubstr("PostgreSQL"));
+  EXPECT_THAT(what, Not(HasSubstr("Sup3rS3cret")));
+}
+
+TEST(PgTarget, ConninfoIsRecognisedByItsLeadingKeyword) {
+  EXPECT_TRUE(is_pg_conninfo("host=db.internal dbname=analytics"));
+  EXPECT_TRUE(is_pg_conninfo("  dbname = analytics"));
+  EXPECT_FALSE(is_pg_conninfo("mysql://x"));
+  EXPECT_FALSE(is_pg_conninfo("/var/lib/x.sqlite"));
+  EXPECT_FALSE(is_pg_conninfo("=x"));
+  EXPECT_FALSE(is_pg_conninfo(""));
+}
+
+TEST(PgTarget, ApplicationNameIsAddedToUrisAndConninfo) {
+  EXPECT_EQ(with_application_name("postgresql://db/analytics"),
+            "postgresql://db/analytics?fallback_application_name=qonversion-etl");
+  EXPECT_EQ(with_application_name("postgresql://db/analytics?sslmode=require"),
+            "postgresql://db/analytics?sslmode=require&fallback_application_name=qonversion-etl");
+  EXPECT_EQ(with_application_name("postgres://db/analytics?"),
+            "postgres://db/analytics?fallback_application_name=qonversion-etl");
+  EXPECT_EQ(with_application_name("host=db dbname=analytics"),
+            "host=db dbname=analytics fallback_application_name=qonversion-etl");
+}
+
+}  // namespace
+}  // namespace qetl::test
