@@ -30,6 +30,7 @@ struct Transfer {
   EasyHandle easy;
   std::string body;
   std::optional<std::string> retry_after;
+  std::string content_encoding;
   bool too_large = false;
   char error_buffer[CURL_ERROR_SIZE] = {0};
   std::chrono::steady_clock::time_point started;
@@ -54,14 +55,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name == "retry-after") {
-      std::string value = line.substr(colon + 1);
-      const auto first = value.find_first_not_of(" \t");
-      const auto last = value.find_last_not_of(" \t\r\n");
-      t->retry_after = first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
-    }
+    std::string value = line.substr(colon + 1);
+    const auto first = value.find_first_not_of(" \t");
+    const auto last = value.find_last_not_of(" \t\r\n");
+    value = first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
+    if (name == "retry-after") t->retry_after = value;
+    if (name == "content-encoding") t->content_encoding = value;
   } else if (line.rfind("HTTP/", 0) == 0) {
-    t->retry_after.reset();  // a new response (after a redirect or 100-continue) starts
+    // A new response (after a 100-continue, say) starts: forget the previous one's headers.
+    t->retry_after.reset();
+    t->content_encoding.clear();
   }
   return n;
 }
@@ -135,6 +138,7 @@ struct HttpClient::Impl {
     }
     r.body = std::move(t.body);
     r.retry_after = std::move(t.retry_after);
+    r.content_encoding = std::move(t.content_encoding);
     return r;
   }
 };

@@ -29,6 +29,7 @@ struct HttpResult {
   long status = 0;                // 0 when no answer arrived
   std::string body;
   std::optional<std::string> retry_after;  // the Retry-After header, verbatim
+  std::string content_encoding;             // as the server sent it ("gzip"); the body is decoded
   double seconds = 0;                      // from start to finish
 };
 
