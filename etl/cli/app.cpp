@@ -68,6 +68,25 @@ int command_migrate(const Options& o) {
   return 0;
 }
 
+// SPEC "one run at a time": one lock per (project, shard) for every project in the config;
+// throws LockedError (exit 75) naming the holder when another run has any of them.
+std::unique_ptr<RunLock> lock_run(Warehouse& warehouse, const Config& config, const Options& o) {
+  std::vector<std::string> projects;
+  std::string names;
+  for (const ProjectConfig& project : config.projects) {
+    projects.push_back(project.name);
+    names += (names.empty() ? "" : ",") + project.name;
+  }
+  std::string shard = "all";
+  if (o.shard) {
+    const Shard s = parse_shard(*o.shard);
+    shard = std::to_string(s.index) + "/" + std::to_string(s.count);  // "01/2" locks as "1/2"
+  }
+  auto lock = warehouse.try_lock_run(projects, shard, this_process_holder(now_utc()));
+  log::info("took the run lock", {{"warehouse", warehouse.backend()}, {"projects", names}, {"shard", shard}});
+  return lock;
+}
+
 int command_run(const Options& o) {
   Plan p = make_plan(o);
   std::vector<std::string> keys;
@@ -85,6 +104,9 @@ int command_run(const Options& o) {
     return 0;
   }
   warehouse->migrate();
+  // After migrate (PostgreSQL records lock holders in a table it creates), before anything is
+  // fetched or read for --resume. Declared after `warehouse`, so it is released before it.
+  const auto run_lock = lock_run(*warehouse, p.config, o);
 
   RunRequest request;
   request.config = &p.config;

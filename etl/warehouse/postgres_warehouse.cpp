@@ -1,6 +1,7 @@
 #include "warehouse/postgres_warehouse.hpp"
 
 #include <cctype>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <tuple>
@@ -12,6 +13,7 @@
 #include "warehouse/error_text.hpp"
 #include "warehouse/metrics_columns.hpp"
 #include "warehouse/migrations.hpp"
+#include "warehouse/run_lock_text.hpp"
 
 namespace qetl {
 namespace {
@@ -20,6 +22,9 @@ constexpr const char* kApplicationName = "qonversion-etl";
 // Rows of one upsert batch are COPYed here; ON COMMIT DROP keeps it to one transaction.
 constexpr const char* kBatchTable = "qetl_metrics_batch";
 constexpr const char* kRecordFailure = "qetl_record_failure";
+// The first key of every run lock's advisory lock pair is hashtext() of this + the schema, so
+// locks of different schemas (or other applications' one-key locks) never meet.
+constexpr const char* kRunLockSpace = "qonversion-etl run ";
 
 bool is_pg_uri(std::string_view target) {
   return target.rfind("postgresql://", 0) == 0 || target.rfind("postgres://", 0) == 0;
@@ -72,23 +77,12 @@ const std::string& upsert_from_batch_sql() {
 class PostgresWarehouse final : public Warehouse {
  public:
   PostgresWarehouse(const std::string& target, const std::string& schema)
-      : where_(mask_warehouse_url(target)), schema_(schema) {
+      : target_(target), where_(mask_warehouse_url(target)), schema_(schema) {
     try {
-      conn_ = std::make_unique<pqxx::connection>(with_application_name(target));
+      connect();
     } catch (const std::exception& e) {
       throw WarehouseError("cannot connect to PostgreSQL warehouse " + where_ + ": " + clean(e.what()));
     }
-    guarded("setting up the session", [&] {
-      // set_variable (not a plain SET) so libpqxx restores them if it reconnects.
-      conn_->set_variable("search_path", conn_->quote_name(schema_));
-      conn_->set_variable("client_min_messages", "warning");  // NOTICEs would bypass our log format
-      conn_->prepare(kRecordFailure,
-                     "INSERT INTO etl_cell_failures (run_id, project, environment, window_name, window_from, "
-                     "segment, attempts, last_http_status, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                     "ON CONFLICT (run_id, project, environment, window_name, window_from, segment) DO UPDATE "
-                     "SET attempts = EXCLUDED.attempts, last_http_status = EXCLUDED.last_http_status, "
-                     "error = EXCLUDED.error");
-    });
   }
 
   std::string backend() const override { return "postgresql"; }
@@ -133,8 +127,9 @@ class PostgresWarehouse final : public Warehouse {
   }
 
   void start_run(const RunRecord& run) override {
-    guarded("recording the start of the run", [&] {
+    writing("recording the start of the run", [&] {
       pqxx::work tx(*conn_, "start_run");
+      keep_run_locks(tx);
       tx.exec_params0(
           "INSERT INTO etl_runs (run_id, started_at, finished_at, snapshot_at, status, cells_planned, "
           "cells_succeeded, cells_failed, rows_upserted, requests_sent, version, config_sha256, host, message) "
@@ -147,8 +142,9 @@ class PostgresWarehouse final : public Warehouse {
   }
 
   void finish_run(const RunRecord& run) override {
-    guarded("recording the end of the run", [&] {
+    writing("recording the end of the run", [&] {
       pqxx::work tx(*conn_, "finish_run");
+      keep_run_locks(tx);
       const pqxx::result r = tx.exec_params(
           "UPDATE etl_runs SET started_at = $2, finished_at = $3, snapshot_at = $4, status = $5, "
           "cells_planned = $6, cells_succeeded = $7, cells_failed = $8, rows_upserted = $9, requests_sent = $10, "
@@ -165,9 +161,10 @@ class PostgresWarehouse final : public Warehouse {
   // PostgreSQL, and the single upsert statement keeps the whole batch atomic.
   std::size_t upsert_metrics(const std::vector<MetricsRow>& rows) override {
     if (rows.empty()) return 0;
-    return guarded("upserting customer_metrics", [&] {
+    return writing("upserting customer_metrics", [&] {
       const auto unique = last_row_per_key(rows);
       pqxx::work tx(*conn_, "upsert_metrics");
+      keep_run_locks(tx);
       tx.exec0(std::string("CREATE TEMP TABLE ") + kBatchTable +
                " (LIKE customer_metrics INCLUDING DEFAULTS) ON COMMIT DROP");
       {
@@ -183,8 +180,9 @@ class PostgresWarehouse final : public Warehouse {
 
   void record_failures(const std::vector<CellFailure>& failures) override {
     if (failures.empty()) return;
-    guarded("recording cell failures", [&] {
+    writing("recording cell failures", [&] {
       pqxx::work tx(*conn_, "record_failures");
+      keep_run_locks(tx);
       for (const auto& f : failures) {
         tx.exec_prepared0(kRecordFailure, f.run_id, f.project, f.environment, f.window_name,
                           pg_timestamp(f.window_from), f.segment, f.attempts, f.last_http_status, f.error);
@@ -214,7 +212,175 @@ class PostgresWarehouse final : public Warehouse {
     });
   }
 
+  std::unique_ptr<RunLock> try_lock_run(const std::vector<std::string>& projects, const std::string& shard,
+                                        const LockHolder& me) override {
+    const std::vector<std::string> order = lock_order(projects);
+    std::vector<std::string> taken;  // lock names, for the cleanup below
+    std::map<std::string, HeldLock> mine;
+    try {
+      return guarded("taking the run lock", [&]() -> std::unique_ptr<RunLock> {
+        pqxx::work tx(*conn_, "try_lock_run");
+        keep_run_locks(tx);
+        for (const std::string& project : order) {
+          const std::string name = shard + ":" + project;
+          // PostgreSQL lets a session take an advisory lock it already holds; a second lock from
+          // this same warehouse must be refused like one from another process (as on SQLite).
+          if (held_.count(name) != 0 || !take_lock(tx, name, me)) {
+            throw LockedError(locked_message(project, shard, recorded_holder(tx, name)));
+          }
+          taken.push_back(name);
+          mine[name] = HeldLock{project, shard, me};
+        }
+        tx.commit();
+        return std::make_unique<PgRunLock>(*this, std::move(mine));
+      });
+    } catch (...) {
+      unlock(taken);  // all or nothing
+      throw;
+    }
+  }
+
  private:
+  // One lock as this session holds it: enough to take it again after a reconnection.
+  struct HeldLock {
+    std::string project;
+    std::string shard;
+    LockHolder holder;
+  };
+
+  // The advisory locks of one run, on this warehouse's connection.
+  class PgRunLock final : public RunLock {
+   public:
+    PgRunLock(PostgresWarehouse& w, std::map<std::string, HeldLock> locks) : w_(w) {
+      if (w_.held_.empty()) w_.locked_backend_pid_ = w_.conn_->backendpid();
+      for (auto& [name, lock] : locks) {
+        names_.push_back(name);
+        w_.held_[name] = std::move(lock);
+      }
+    }
+    ~PgRunLock() override {
+      w_.unlock(names_);
+      for (const std::string& name : names_) w_.held_.erase(name);
+    }
+    PgRunLock(const PgRunLock&) = delete;
+    PgRunLock& operator=(const PgRunLock&) = delete;
+
+   private:
+    PostgresWarehouse& w_;
+    std::vector<std::string> names_;
+  };
+
+  // Session-level: the lock stays when the transaction commits (or aborts) and goes when the
+  // session ends, however the job ends. Records `me` as the holder when it got the lock.
+  bool take_lock(pqxx::transaction_base& tx, const std::string& name, const LockHolder& me) {
+    const bool got = tx.exec_params1("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext($1), "
+                                     "pg_catalog.hashtext($2))",
+                                     kRunLockSpace + schema_, name)[0]
+                         .as<bool>();
+    if (got) {
+      tx.exec_params0(
+          "INSERT INTO etl_run_locks (lock_name, host, pid, started_at, backend_pid, locked_at) "
+          "VALUES ($1, $2, $3, $4, pg_catalog.pg_backend_pid(), now()) ON CONFLICT (lock_name) DO UPDATE SET "
+          "host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, "
+          "backend_pid = EXCLUDED.backend_pid, locked_at = EXCLUDED.locked_at",
+          name, me.host, me.pid, pg_timestamp(me.started_at));
+    }
+    return got;
+  }
+
+  // libpqxx reconnects by itself when the server dropped the session between transactions (the
+  // job survives a restarted server or a terminated backend), but the new session does not hold
+  // the old one's advisory locks. Every writing transaction calls this first: after a
+  // reconnection it takes the locks again, in the same transaction, so nothing is committed
+  // unguarded; if another run took one meanwhile, this run stops with LockedError.
+  void keep_run_locks(pqxx::transaction_base& tx) {
+    if (held_.empty() || conn_->backendpid() == locked_backend_pid_) return;
+    log::warning("the warehouse session was replaced: taking the run lock again",
+                 {{"backend", "postgresql"}, {"locks", std::to_string(held_.size())}});
+    for (const auto& [name, lock] : held_) {
+      if (!take_lock(tx, name, lock.holder)) {
+        throw LockedError("lost the warehouse session mid-run, and meanwhile " +
+                          locked_message(lock.project, lock.shard, recorded_holder(tx, name)));
+      }
+    }
+    locked_backend_pid_ = conn_->backendpid();
+  }
+
+  // The holder recorded for `name`, trusted only while the session that recorded it still
+  // holds the advisory lock: a killed run's row stays behind, and the current holder may not
+  // have committed its row yet.
+  std::optional<LockHolder> recorded_holder(pqxx::transaction_base& tx, const std::string& name) {
+    const pqxx::result r = tx.exec_params(
+        "SELECT l.host, l.pid, EXTRACT(EPOCH FROM l.started_at)::bigint FROM etl_run_locks l "
+        "WHERE l.lock_name = $2 AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks k "
+        "WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend_pid AND k.objsubid = 2 "
+        "AND k.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+        "AND k.classid = (pg_catalog.hashtext($1)::bigint & 4294967295)::oid "
+        "AND k.objid = (pg_catalog.hashtext($2)::bigint & 4294967295)::oid)",
+        kRunLockSpace + schema_, name);
+    if (r.empty()) return std::nullopt;
+    LockHolder h;
+    h.host = r[0][0].as<std::string>();
+    h.pid = r[0][1].as<std::int64_t>();
+    h.started_at = r[0][2].as<UnixSeconds>();
+    return h;
+  }
+
+  // Releases the advisory locks `names` and forgets their holder rows. Never throws: it runs
+  // from destructors and error paths, and a broken connection has released them already.
+  void unlock(const std::vector<std::string>& names) noexcept {
+    if (names.empty()) return;
+    try {
+      pqxx::work tx(*conn_, "unlock_run");
+      // A lock this session no longer holds (it was replaced) only earns a WARNING, which
+      // libpqxx would print outside our log format.
+      tx.exec0("SET LOCAL client_min_messages = error");
+      for (const std::string& name : names) {
+        tx.exec_params("SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext($1), pg_catalog.hashtext($2))",
+                       kRunLockSpace + schema_, name);
+        tx.exec_params0("DELETE FROM etl_run_locks WHERE lock_name = $1 AND backend_pid = pg_catalog.pg_backend_pid()",
+                        name);
+      }
+      tx.commit();
+    } catch (const std::exception& e) {
+      log::warning("could not release the run lock (it goes with the connection)",
+                   {{"backend", "postgresql"}, {"error", clean(e.what())}});
+    }
+  }
+
+  // A new session: search_path, messages and prepared statements as every session needs them.
+  // Throws pqxx::broken_connection when the server cannot be reached.
+  void connect() {
+    auto conn = std::make_unique<pqxx::connection>(with_application_name(target_));
+    conn->set_variable("search_path", conn->quote_name(schema_));
+    conn->set_variable("client_min_messages", "warning");  // NOTICEs would bypass our log format
+    conn->prepare(kRecordFailure,
+                  "INSERT INTO etl_cell_failures (run_id, project, environment, window_name, window_from, "
+                  "segment, attempts, last_http_status, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                  "ON CONFLICT (run_id, project, environment, window_name, window_from, segment) DO UPDATE "
+                  "SET attempts = EXCLUDED.attempts, last_http_status = EXCLUDED.last_http_status, "
+                  "error = EXCLUDED.error");
+    conn_ = std::move(conn);
+  }
+
+  // guarded() for a transaction that writes: when the server has dropped the session (a restart,
+  // pg_terminate_backend) the transaction fails before anything is committed, so it runs once
+  // more on a new session; keep_run_locks() in it takes the run lock again first. A failure
+  // during COMMIT (pqxx::in_doubt_error) is not retried: it may have been committed.
+  template <class F>
+  auto writing(const char* action, F&& f) -> decltype(f()) {
+    return guarded(action, [&] {
+      try {
+        return f();
+      } catch (const pqxx::broken_connection& e) {
+        log::warning("lost the warehouse session: reconnecting",
+                     {{"backend", "postgresql"}, {"while", action}, {"error", clean(e.what())}});
+        connect();
+        return f();
+      }
+    });
+  }
+
   // Error text from libpq/libpqxx on one line, with anything that looks like a password masked.
   static std::string clean(const char* what) { return one_line(mask_warehouse_url(what)); }
 
@@ -247,9 +413,12 @@ class PostgresWarehouse final : public Warehouse {
     return tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0].as<int>();
   }
 
-  std::string where_;  // the target as it may be shown: password masked
+  std::string target_;  // as configured, password included: only for connecting
+  std::string where_;   // the target as it may be shown: password masked
   std::string schema_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::map<std::string, HeldLock> held_;  // lock name -> the run lock live PgRunLocks hold
+  int locked_backend_pid_ = 0;             // the session they were taken in
 };
 
 }  // namespace

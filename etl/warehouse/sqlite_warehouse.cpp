@@ -1,8 +1,16 @@
 #include "warehouse/sqlite_warehouse.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -11,6 +19,7 @@
 #include "warehouse/error_text.hpp"
 #include "warehouse/metrics_columns.hpp"
 #include "warehouse/migrations.hpp"
+#include "warehouse/run_lock_text.hpp"
 
 namespace qetl {
 namespace {
@@ -30,6 +39,71 @@ void bind_optional(SQLite::Statement& s, int index, const std::optional<std::str
     s.bind(index);
   }
 }
+
+// A file name part for a project name or shard: letters, digits, '.', '_' and '-' as they are,
+// every other byte as %XX ("1/2" -> "1%2F2"), so distinct names give distinct files.
+std::string file_name_part(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+// The holder's details as written into a lock file: one "key=value" line each.
+std::string holder_text(const LockHolder& h) {
+  return "host=" + h.host + "\npid=" + std::to_string(h.pid) + "\nstarted_at=" + std::to_string(h.started_at) + "\n";
+}
+
+std::optional<LockHolder> parse_holder(const std::string& text) {
+  LockHolder h;
+  bool host = false, pid = false, started = false;
+  std::istringstream lines(text);
+  std::string line;
+  try {
+    while (std::getline(lines, line)) {
+      const std::size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+      if (key == "host") { h.host = value; host = true; }
+      if (key == "pid") { h.pid = std::stoll(value); pid = true; }
+      if (key == "started_at") { h.started_at = std::stoll(value); started = true; }
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!host || !pid || !started) return std::nullopt;  // the holder is between flock and write
+  return h;
+}
+
+// Holds flock()s on lock files; the kernel drops them when the descriptors close, which it
+// also does when the process dies. The files stay (deleting a lock file races with a run
+// that has just opened it); release empties them first so that no stale holder is read.
+class FileRunLock final : public RunLock {
+ public:
+  FileRunLock() = default;
+  FileRunLock(const FileRunLock&) = delete;
+  FileRunLock& operator=(const FileRunLock&) = delete;
+  ~FileRunLock() override {
+    for (const int fd : fds_) {
+      const int rc = ::ftruncate(fd, 0);  // failing only leaves details a next holder overwrites
+      (void)rc;
+      ::close(fd);
+    }
+  }
+  void add(int fd) { fds_.push_back(fd); }
+
+ private:
+  std::vector<int> fds_;
+};
 
 class SqliteWarehouse final : public Warehouse {
  public:
@@ -159,7 +233,45 @@ class SqliteWarehouse final : public Warehouse {
     });
   }
 
+  std::unique_ptr<RunLock> try_lock_run(const std::vector<std::string>& projects, const std::string& shard,
+                                        const LockHolder& me) override {
+    auto lock = std::make_unique<FileRunLock>();  // releases what was taken if we throw
+    for (const std::string& project : lock_order(projects)) {
+      const std::string file = path_ + ".run-lock." + file_name_part(shard) + "." + file_name_part(project);
+      const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) throw WarehouseError("cannot open the run lock file " + file + ": " + std::strerror(errno));
+      // flock, not fcntl: its locks belong to the open file, so two opens conflict even within
+      // one process, and closing another descriptor of the file does not drop them.
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        const std::string text = read_all(fd);
+        ::close(fd);
+        if (err == EWOULDBLOCK) throw LockedError(locked_message(project, shard, parse_holder(text)));
+        throw WarehouseError("cannot lock the run lock file " + file + ": " + std::strerror(err));
+      }
+      lock->add(fd);
+      const std::string text = holder_text(me);
+      if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+        throw WarehouseError("cannot write the run lock file " + file + ": " + std::strerror(errno));
+      }
+    }
+    return lock;
+  }
+
  private:
+  static std::string read_all(int fd) {
+    std::string text;
+    char buf[512];
+    off_t at = 0;
+    for (;;) {
+      const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      at += n;
+    }
+    return text;
+  }
+
   static SQLite::Database open_database(const std::string& path) {
     try {
       const std::filesystem::path parent = std::filesystem::path(path).parent_path();

@@ -12,6 +12,7 @@
 
 #include "model/dimensions.hpp"
 #include "model/metrics.hpp"
+#include "util/errors.hpp"
 #include "util/time.hpp"
 
 namespace qetl {
@@ -78,6 +79,30 @@ struct CellFailure {
   std::string error;
 };
 
+// Who holds a run lock: what a refused run prints so an operator can find the other one.
+struct LockHolder {
+  std::string host;
+  std::int64_t pid = 0;        // the job's process id on `host` (not a PostgreSQL backend pid)
+  UnixSeconds started_at = 0;  // when that run started
+};
+
+// This process as a lock holder: gethostname(), getpid() and `started_at`.
+LockHolder this_process_holder(UnixSeconds started_at);
+
+// Another run holds a lock try_lock_run() wanted (SPEC "Exit codes": 75). The message names the
+// holder: another run holds the lock for project "alpha" (host h1, pid 1234, started
+// 2026-11-24T03:00:00Z).
+struct LockedError : EtlError {
+  explicit LockedError(const std::string& m) : EtlError(ExitCode::locked, m) {}
+};
+
+// The locks of one run, held until this object is destroyed. It must not outlive the Warehouse
+// that made it (on PostgreSQL the locks live on that warehouse's connection).
+class RunLock {
+ public:
+  virtual ~RunLock() = default;
+};
+
 class Warehouse {
  public:
   virtual ~Warehouse() = default;
@@ -102,6 +127,19 @@ class Warehouse {
 
   // The cells that already have a customer_metrics row for this snapshot (for --resume).
   virtual std::set<CellKey> stored_cells(UnixSeconds snapshot_at) = 0;
+
+  // One run at a time (SPEC "Behaviour under faults"). Takes, without waiting, one lock per
+  // (project, shard) for every name in `projects`, in sorted order, all or nothing; `shard` is
+  // "K/N" or "all". Runs that share a project and shard conflict; different shards of one
+  // project do not (N hosts may load one warehouse at once). Throws LockedError naming the
+  // holder when one is taken (and keeps none of the others). The locks die with the process
+  // or connection, so a killed run never leaves one behind:
+  //   PostgreSQL: session advisory locks on this warehouse's connection, keyed by schema,
+  //     shard and project; the holder is recorded in etl_run_locks (needs migrate() first).
+  //   SQLite: flock() on files next to the database (<db>.run-lock.<shard>.<project>) that
+  //     hold the holder's details; not SQLite's own locks, which would block writers.
+  virtual std::unique_ptr<RunLock> try_lock_run(const std::vector<std::string>& projects, const std::string& shard,
+                                                const LockHolder& me) = 0;
 };
 
 // "sqlite:///abs/path.sqlite", "sqlite:relative/path.sqlite" -> SQLite (the file and its
