@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "e2e/answer_check.hpp"
 #include "e2e/e2e_support.hpp"
 #include "e2e/warehouse_probe.hpp"
 #include "util/time.hpp"
@@ -110,25 +111,7 @@ class FullRun : public ::testing::Test {
       const auto it = answers.find(id);
       ASSERT_NE(it, answers.end()) << "no answer logged for " << id;
       ASSERT_EQ(it->second.status, 200);
-      rapidjson::Document body;
-      body.Parse<rapidjson::kParseNumbersAsStringsFlag>(it->second.body.c_str());
-      ASSERT_TRUE(body.IsObject() && body.HasMember("data")) << it->second.body;
-      const auto& data = body["data"];
-      auto api = [&](const char* f) { return std::string(data[f].GetString()); };
-      EXPECT_EQ(std::stoll(*row.at("clients_with_event")), std::stoll(api("clientsWithEvent"))) << id;
-      EXPECT_EQ(std::stoll(*row.at("active_subscribers")), std::stoll(api("activeSubscribers"))) << id;
-      EXPECT_EQ(std::stoll(*row.at("active_trials")), std::stoll(api("activeTrials"))) << id;
-      EXPECT_EQ(std::stoll(*row.at("billing_retry")), std::stoll(api("billingRetry"))) << id;
-      EXPECT_DOUBLE_EQ(std::stod(*row.at("churned_subscribers")), std::stod(api("churnedSubscribers"))) << id;
-      EXPECT_DOUBLE_EQ(std::stod(*row.at("canceled_trials")), std::stod(api("canceledTrials"))) << id;
-      for (const auto& [column, field] : std::vector<std::pair<std::string, const char*>>{
-               {"avg_payment_count", "avgPaymentCount"}, {"avg_price", "avgPrice"}, {"sales", "sales"}}) {
-        if (probe_.name() == "postgresql") {
-          EXPECT_EQ(*row.at(column), api(field)) << id;  // numeric keeps the exact text
-        } else {
-          EXPECT_DOUBLE_EQ(std::stod(*row.at(column)), std::stod(api(field))) << id;
-        }
-      }
+      expect_row_equals_answer(row, it->second.body, probe_.name() == "postgresql", id);
       checked += 1;
     }
     EXPECT_EQ(checked, kExpectedCells);
