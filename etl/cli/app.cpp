@@ -8,6 +8,7 @@
 #include "cli/plan_text.hpp"
 #include "config/config.hpp"
 #include "matrix/matrix.hpp"
+#include "runner/metrics_file.hpp"
 #include "runner/run_job.hpp"
 #include "runner/shard.hpp"
 #include "runner/stop_signal.hpp"
@@ -129,6 +130,14 @@ int command_run(const Options& o) {
   const RunSummary summary = run_job(request, *warehouse, stop_signal());
   const log::Level level = summary.exit_code == ExitCode::ok ? log::Level::info : log::Level::warning;
   log::write(level, summary_line(summary));
+  const std::optional<std::string> metrics_file = o.metrics_file ? o.metrics_file : p.config.metrics_file;
+  if (metrics_file) {
+    try {
+      write_run_metrics(*metrics_file, summary);
+    } catch (const EtlError& e) {
+      log::error(e.what());  // the rows are loaded: a metrics file that cannot be written does not change the exit code
+    }
+  }
   return static_cast<int>(summary.exit_code);
 }
 
