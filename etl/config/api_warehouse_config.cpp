@@ -1,5 +1,6 @@
 // [api] and [warehouse].
 #include <cctype>
+#include <cstdlib>
 
 #include "config/config_sections.hpp"
 
@@ -14,6 +15,8 @@ bool is_identifier(std::string_view s) {
   }
   return true;
 }
+
+}  // namespace
 
 // http(s)://host[/path]: no spaces, query or fragment (the job appends its own path and query).
 bool is_http_url(std::string_view url) {
@@ -33,8 +36,6 @@ bool is_http_url(std::string_view url) {
   }
   return true;
 }
-
-}  // namespace
 
 void read_api(const Scope& scope, const toml::node& node, ApiConfig& api) {
   const toml::table& table = expect_table(scope, node, "api");
@@ -78,3 +79,17 @@ void read_warehouse(const Scope& scope, const toml::node& node, WarehouseConfig&
 }
 
 }  // namespace qetl::config_detail
+
+namespace qetl {
+
+std::string default_warehouse_url() {
+  // systemd sets STATE_DIRECTORY to the StateDirectory= path(s), separated by ':' when several.
+  const char* state = std::getenv("STATE_DIRECTORY");
+  std::string dir = state != nullptr ? std::string(state) : std::string();
+  dir = dir.substr(0, dir.find(':'));
+  if (dir.empty()) dir = "/var/lib/qonversion-etl";
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return "sqlite://" + dir + "/metrics.sqlite";
+}
+
+}  // namespace qetl

@@ -26,6 +26,11 @@ struct SecretSource {
   Kind kind = Kind::env;
   std::string name;  // variable name, file path, or systemd credential name
   SourceLocation where;
+  // What the secret is, for messages ("API key", "Metabase API key"), and which characters it
+  // may hold: Qonversion keys are [A-Za-z0-9_-]; other tokens (Metabase's end in '=') any
+  // printable ASCII except space.
+  std::string what = "API key";
+  bool strict_charset = true;
 };
 
 struct ApiConfig {
@@ -37,8 +42,12 @@ struct ApiConfig {
   std::optional<std::string> ca_file;
 };
 
+// Where the warehouse is when the config does not say: metrics.sqlite in systemd's
+// $STATE_DIRECTORY (StateDirectory=), else in /var/lib/qonversion-etl.
+std::string default_warehouse_url();
+
 struct WarehouseConfig {
-  std::string url = "sqlite:///var/lib/qonversion-etl/metrics.sqlite";
+  std::string url = default_warehouse_url();
   std::string schema = "qonversion";
 };
 
@@ -84,6 +93,15 @@ struct MatrixRule {
   SourceLocation where;
 };
 
+// [bi]: after a run that stored rows, ask Metabase to rescan the warehouse's schema
+// (POST {metabase_url}/api/notify/db/{metabase_database_id}, header X-METABASE-APIKEY).
+struct BiConfig {
+  std::string metabase_url;  // e.g. https://metabase.internal, without trailing '/'
+  std::int64_t metabase_database_id = 0;
+  SecretSource metabase_api_key;
+  SourceLocation where;
+};
+
 struct Config {
   std::string path;  // the file it was read from
   SnapshotGrain snapshot_grain = SnapshotGrain::day;
@@ -96,6 +114,7 @@ struct Config {
   std::vector<MatrixDimension> matrix;  // in kDimensions order, only the dimensions named
   std::vector<MatrixRule> excludes;
   std::vector<MatrixRule> includes;
+  std::optional<BiConfig> bi;  // absent: no BI notification
   std::string sha256;  // of the file's bytes, stored in etl_runs
 };
 

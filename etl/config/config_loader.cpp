@@ -17,7 +17,8 @@ namespace {
 using namespace config_detail;
 
 const std::vector<std::string_view> kTopLevelKeys = {"snapshot_grain", "max_cells", "metrics_file", "api",
-                                                     "warehouse",      "project",   "window",       "matrix"};
+                                                     "warehouse",      "project",   "window",       "matrix",
+                                                     "bi"};
 
 std::string read_file(const std::string& path) {
   std::error_code ec;
@@ -79,6 +80,7 @@ Config parse_config(const std::string& toml_text, const std::string& path_for_me
   config.windows = read_windows(scope, *windows);
 
   if (const toml::node* node = root.get("matrix")) read_matrix(scope, *node, config);
+  if (const toml::node* node = root.get("bi")) config.bi = read_bi(scope, *node);
   return config;
 }
 

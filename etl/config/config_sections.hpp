@@ -13,5 +13,10 @@ std::vector<ProjectConfig> read_projects(const Scope& scope, const toml::node& n
 std::vector<WindowConfig> read_windows(const Scope& scope, const toml::node& node);
 // Fills config.matrix, config.excludes and config.includes.
 void read_matrix(const Scope& scope, const toml::node& node, Config& config);
+BiConfig read_bi(const Scope& scope, const toml::node& node);
+// { env = "NAME" } | { file = "/path" } | { credential = "name" } (project_config.cpp).
+SecretSource read_secret_source(const Scope& scope, const toml::node& node, const std::string& key);
+// http:// or https://, a host, no query or fragment (api_warehouse_config.cpp).
+bool is_http_url(std::string_view url);
 
 }  // namespace qetl::config_detail

@@ -12,7 +12,9 @@ bool is_env_name(std::string_view s) {
   return std::all_of(s.begin(), s.end(), word);
 }
 
-SecretSource read_api_key(const Scope& scope, const toml::node& node, const std::string& key) {
+}  // namespace
+
+SecretSource read_secret_source(const Scope& scope, const toml::node& node, const std::string& key) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
     // Never echo the value: it may well be the key itself.
@@ -47,6 +49,8 @@ SecretSource read_api_key(const Scope& scope, const toml::node& node, const std:
   }
   return source;
 }
+
+namespace {
 
 std::vector<int> read_environments(const Scope& scope, const toml::node& node, const std::string& key) {
   const toml::array& array = expect_array(scope, node, key);
@@ -92,7 +96,7 @@ std::vector<ProjectConfig> read_projects(const Scope& scope, const toml::node& n
 
     const toml::node* api_key = table.get("api_key");
     if (api_key == nullptr) fail(scope.at(table, join_key(prefix, "api_key")), "missing required key");
-    project.api_key = read_api_key(scope, *api_key, join_key(prefix, "api_key"));
+    project.api_key = read_secret_source(scope, *api_key, join_key(prefix, "api_key"));
 
     if (const toml::node* envs = table.get("environments")) {
       project.environments = read_environments(scope, *envs, join_key(prefix, "environments"));

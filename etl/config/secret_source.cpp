@@ -35,13 +35,13 @@ std::string describe(const SecretSource& source) {
 std::string read_key_file(const SecretSource& source, const std::string& path) {
   const std::string what = describe(source) + (path == source.name ? "" : " (" + path + ")");
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(source, "cannot read the API key from " + what + ": " + std::strerror(errno));
+  if (!in) fail(source, "cannot read the " + source.what + " from " + what + ": " + std::strerror(errno));
   std::string bytes(kMaxKeyFileBytes + 1, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (in.bad()) fail(source, "cannot read the API key from " + what + ": " + std::strerror(errno));
+  if (in.bad()) fail(source, "cannot read the " + source.what + " from " + what + ": " + std::strerror(errno));
   bytes.resize(static_cast<std::size_t>(in.gcount()));
   if (bytes.size() > kMaxKeyFileBytes) {
-    fail(source, "the API key " + what + " is larger than " + std::to_string(kMaxKeyFileBytes) + " bytes: not an API key");
+    fail(source, "the " + source.what + " " + what + " is larger than " + std::to_string(kMaxKeyFileBytes) + " bytes: not an " + source.what);
   }
   return bytes;
 }
@@ -75,11 +75,15 @@ std::string resolve_secret(const SecretSource& source) {
   while (begin < end && std::isspace(static_cast<unsigned char>(raw[begin]))) ++begin;
   while (end > begin && std::isspace(static_cast<unsigned char>(raw[end - 1]))) --end;
   std::string key = raw.substr(begin, end - begin);
-  if (key.empty()) fail(source, "the API key from " + describe(source) + " is empty");
+  if (key.empty()) fail(source, "the " + source.what + " from " + describe(source) + " is empty");
   for (char c : key) {
-    if (!is_key_char(c)) {
-      fail(source, "the API key from " + describe(source) +
+    if (source.strict_charset && !is_key_char(c)) {
+      fail(source, "the " + source.what + " from " + describe(source) +
                        " contains characters other than A-Z, a-z, 0-9, '_' and '-': is it the right source?");
+    }
+    if (!source.strict_charset && (c <= ' ' || c > '~')) {
+      fail(source, "the " + source.what + " from " + describe(source) +
+                       " contains spaces or characters outside printable ASCII: is it the right source?");
     }
   }
   return key;
