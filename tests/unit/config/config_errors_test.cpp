@@ -42,7 +42,7 @@ TEST(ConfigErrors, DirectoryInsteadOfFile) {
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(config_error("snapshot_grain = \"day\"\ncolour = 1\n" + kBase),
             "t.toml:2:colour: unknown key; valid keys: snapshot_grain, max_cells, metrics_file, api, warehouse, "
-            "project, window, matrix");
+            "project, window, matrix, bi");
 }
 
 TEST(ConfigErrors, UnknownKeysAreReportedInFileOrder) {
