@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "bi/metabase_notify.hpp"
 #include "cli/options.hpp"
 #include "cli/plan_text.hpp"
 #include "config/config.hpp"
@@ -88,6 +89,28 @@ std::unique_ptr<RunLock> lock_run(Warehouse& warehouse, const Config& config, co
   return lock;
 }
 
+// [bi]: after a run that stored rows, ask Metabase to rescan. Nothing here changes the exit
+// code: the rows are in the warehouse whether Metabase hears of them or not.
+void notify_bi(const Config& config, const RunSummary& summary) {
+  if (!config.bi || summary.record.rows_upserted == 0) return;
+  std::string key;
+  try {
+    key = resolve_secret(config.bi->metabase_api_key);
+  } catch (const EtlError& e) {
+    log::warning(std::string("Metabase not notified: ") + e.what());
+    return;
+  }
+  const MetabaseNotifyResult result =
+      notify_metabase(*config.bi, key, config.api.timeout_seconds, config.api.ca_file);
+  const log::Fields fields = {{"database_id", std::to_string(config.bi->metabase_database_id)},
+                              {"http_status", std::to_string(result.http_status)}};
+  if (result.ok) {
+    log::info("Metabase asked to rescan the schema", fields);
+  } else {
+    log::warning("Metabase not notified: " + result.message, fields);
+  }
+}
+
 int command_run(const Options& o) {
   Plan p = make_plan(o);
   std::vector<std::string> keys;
@@ -138,6 +161,7 @@ int command_run(const Options& o) {
       log::error(e.what());  // the rows are loaded: a metrics file that cannot be written does not change the exit code
     }
   }
+  notify_bi(p.config, summary);
   return static_cast<int>(summary.exit_code);
 }
 
