@@ -7,6 +7,7 @@
 #include "bi/metabase_notify.hpp"
 #include "cli/options.hpp"
 #include "cli/plan_text.hpp"
+#include "cli/progress_line.hpp"
 #include "config/config.hpp"
 #include "matrix/matrix.hpp"
 #include "runner/metrics_file.hpp"
@@ -111,12 +112,44 @@ void notify_bi(const Config& config, const RunSummary& summary) {
   }
 }
 
+// The metrics file of a run that ended before it could start fetching (bad config, key
+// source, warehouse down): node_exporter must see those nights fail too.
+void write_failed_run_metrics(const std::string& path, UnixSeconds started_at, const EtlError& error) {
+  RunSummary failed;
+  failed.record.started_at = started_at;
+  failed.record.finished_at = now_utc();
+  failed.record.status = "failed";
+  failed.exit_code = error.code();
+  try {
+    write_run_metrics(path, failed);
+  } catch (const EtlError& e) {
+    log::error(e.what());
+  }
+}
+
+int run_command_run(const Options& o, std::optional<std::string>& metrics_file);
+
 int command_run(const Options& o) {
+  const UnixSeconds started_at = now_utc();
+  std::optional<std::string> metrics_file = o.metrics_file;  // the config's, once it is read
+  try {
+    return run_command_run(o, metrics_file);
+  } catch (const LockedError&) {
+    throw;  // another run is under way: the metrics file is that run's to write
+  } catch (const EtlError& e) {
+    if (metrics_file && !o.dry_run) write_failed_run_metrics(*metrics_file, started_at, e);
+    throw;
+  }
+}
+
+int run_command_run(const Options& o, std::optional<std::string>& metrics_file) {
   Plan p = make_plan(o);
+  if (!metrics_file) metrics_file = p.config.metrics_file;
   std::vector<std::string> keys;
   for (const ProjectConfig& project : p.config.projects) keys.push_back(resolve_secret(project.api_key));
 
-  auto warehouse = open_warehouse(p.config.warehouse.url, p.config.warehouse.schema);
+  auto warehouse = open_warehouse(p.config.warehouse.url, p.config.warehouse.schema,
+                                  o.dry_run ? WarehouseAccess::inspect : WarehouseAccess::read_write);
   if (o.dry_run) {
     const int current = warehouse->schema_version();
     const int latest = warehouse->latest_schema_version();
@@ -149,11 +182,20 @@ int command_run(const Options& o) {
     request.cells = std::move(p.cells);
   }
 
+  // A terminal gets the progress line; journald, pipes, -q and JSON logs never do.
+  std::optional<ProgressLine> progress;
+  if (stderr_is_terminal() && o.log_level != log::Level::warning && o.log_format == log::Format::text) {
+    progress.emplace(p.config);
+    request.on_progress = [&progress](const RunProgress& now) { progress->update(now); };
+  }
+
   install_stop_signal_handlers();
   const RunSummary summary = run_job(request, *warehouse, stop_signal());
-  const log::Level level = summary.exit_code == ExitCode::ok ? log::Level::info : log::Level::warning;
-  log::write(level, summary_line(summary));
-  const std::optional<std::string> metrics_file = o.metrics_file ? o.metrics_file : p.config.metrics_file;
+  progress.reset();
+  const log::Level level = summary.exit_code == ExitCode::ok       ? log::Level::info
+                           : summary.record.status == "failed" ? log::Level::error
+                                                                : log::Level::warning;
+  log::write(level, summary_message(summary), summary_fields(summary));
   if (metrics_file) {
     try {
       write_run_metrics(*metrics_file, summary);
@@ -170,6 +212,7 @@ int command_run(const Options& o) {
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* env_config = std::getenv("QONVERSION_ETL_CONFIG");
+  log::configure(log::Level::info, requested_log_format(args));
   try {
     const Options o = parse_options(args, env_config ? std::optional<std::string>(env_config) : std::nullopt);
     log::configure(o.log_level, o.log_format);

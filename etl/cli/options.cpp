@@ -26,20 +26,31 @@ const char* kUsage =
     "Run `qonversion-etl <command> --help` for the options of a command.\n";
 
 cxxopts::Options command_options(Command command, const std::string& name) {
+  // Every option says its default (issue: `--help` of each subcommand lists them all).
   cxxopts::Options o("qonversion-etl " + name);
-  o.add_options()("c,config", "config file (default: $QONVERSION_ETL_CONFIG, then " + std::string(kDefaultConfigPath) + ")",
-                  cxxopts::value<std::string>())("h,help", "show this help")(
-      "log-format", "text or json", cxxopts::value<std::string>()->default_value("text"))(
-      "q,quiet", "warnings and errors only")("v,verbose", "one line per request");
+  o.add_options()("c,config",
+                  "config file (default: $QONVERSION_ETL_CONFIG, then " + std::string(kDefaultConfigPath) + ")",
+                  cxxopts::value<std::string>())("h,help", "show this help and exit")(
+      "log-format", "log lines as text (timestamp level message key=value) or json (one object per line)",
+      cxxopts::value<std::string>()->default_value("text"))(
+      "q,quiet", "warnings and errors only, no progress line (default: info and up)")(
+      "v,verbose", "also one line per request: masked URL, status, attempt, duration (default: off)");
   if (command == Command::run || command == Command::plan) {
-    o.add_options()("snapshot", "snapshot time, ISO-8601 date or date-time in UTC (default: now, truncated to snapshot_grain)",
-                    cxxopts::value<std::string>())("shard", "take the K-th of N deterministic slices of the cells",
-                                                   cxxopts::value<std::string>());
+    o.add_options()("snapshot",
+                    "snapshot time, ISO-8601 date or date-time in UTC (default: now, truncated to snapshot_grain)",
+                    cxxopts::value<std::string>())(
+        "shard", "take the K-th of N deterministic slices of the cells, e.g. 2/4 (default: all cells)",
+        cxxopts::value<std::string>());
   }
   if (command == Command::run) {
-    o.add_options()("resume", "fetch only the cells with no row yet for this snapshot")(
-        "dry-run", "validate, connect to the warehouse and plan; send no request, write nothing")(
-        "metrics-file", "write Prometheus textfile metrics here at the end of the run", cxxopts::value<std::string>());
+    o.add_options()("resume", "fetch only the cells with no row yet for this snapshot (default: fetch every cell)")(
+        "dry-run",
+        "validate, connect to the warehouse, report pending migrations and the plan; send no request, write "
+        "nothing (default: off)")(
+        "metrics-file",
+        "write Prometheus textfile metrics here at the end of the run (default: metrics_file from the config, "
+        "else none)",
+        cxxopts::value<std::string>());
   }
   return o;
 }
@@ -47,6 +58,15 @@ cxxopts::Options command_options(Command command, const std::string& name) {
 }  // namespace
 
 std::string usage_text() { return kUsage; }
+
+log::Format requested_log_format(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--log-format=json" || (args[i] == "--log-format" && i + 1 < args.size() && args[i + 1] == "json")) {
+      return log::Format::json;
+    }
+  }
+  return log::Format::text;
+}
 
 Options parse_options(const std::vector<std::string>& args, const std::optional<std::string>& env_config) {
   Options out;

@@ -29,6 +29,10 @@ struct Options {
 // Throws UsageError (exit 64) for anything it cannot understand.
 Options parse_options(const std::vector<std::string>& args, const std::optional<std::string>& env_config);
 
+// The --log-format the arguments ask for, found without parsing them properly: errors in the
+// command line itself are reported in the format the user asked for (JSON stays JSON).
+log::Format requested_log_format(const std::vector<std::string>& args);
+
 // The top-level --help text.
 std::string usage_text();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -60,6 +61,7 @@ struct ProjectLane {
 struct InFlight {
   std::size_t lane = 0;
   PendingCell cell;
+  Clock::time_point started{};
 };
 
 Clock::duration seconds(double s) {
@@ -158,13 +160,14 @@ FetchStats fetch_cells(const FetchSettings& settings, const std::vector<Cell>& c
         const HttpClient::RequestId id = http.start(request_url(settings.api.base_url, lane.api_key, query));
         lane.pacer.on_request_started(now);
         lane.in_flight += 1;
+        ProjectRequests& counts = stats.by_project[lane.name];
         stats.requests_sent += 1;
-        if (next->attempts > 1) stats.retries += 1;
-        if (log::enabled(log::Level::debug)) {
-          log::debug("request", {{"project", lane.name}, {"url", display_url(settings.api.base_url, query)},
-                                 {"attempt", std::to_string(next->attempts)}});
+        counts.requests_sent += 1;
+        if (next->attempts > 1) {
+          stats.retries += 1;
+          counts.retries += 1;
         }
-        in_flight.emplace(id, InFlight{li, std::move(*next)});
+        in_flight.emplace(id, InFlight{li, std::move(*next), now});
       }
     }
 
@@ -179,13 +182,22 @@ FetchStats fetch_cells(const FetchSettings& settings, const std::vector<Cell>& c
       PendingCell& c = f.cell;
 
       const Answer answer = interpret_answer(result, now_utc());
+      ProjectRequests& counts = stats.by_project[lane.name];
       stats.responses_by_status[result.status] += 1;
+      counts.responses_by_status[result.status] += 1;
       if (result.status == 0) stats.transport_failures += 1;
       if (answer.http_status != 0) c.last_http_status = static_cast<int>(answer.http_status);
       c.last_error = answer.message;
       if (log::enabled(log::Level::debug)) {
-        log::debug("answer", {{"project", lane.name}, {"status", std::to_string(result.status)},
-                              {"attempt", std::to_string(c.attempts)}, {"seconds", std::to_string(result.seconds)}});
+        // -v: one line per request, once its answer (or failure) is known.
+        const double took = std::chrono::duration<double>(Clock::now() - f.started).count();
+        char duration[32];
+        std::snprintf(duration, sizeof duration, "%.3f", took);
+        log::debug("request", {{"project", lane.name},
+                               {"url", display_url(settings.api.base_url, build_query(cells[c.cell_index]))},
+                               {"status", result.status == 0 ? std::string("none") : std::to_string(result.status)},
+                               {"attempt", std::to_string(c.attempts)},
+                               {"seconds", duration}});
       }
 
       switch (answer.kind) {
@@ -211,6 +223,7 @@ FetchStats fetch_cells(const FetchSettings& settings, const std::vector<Cell>& c
           const Clock::time_point after = Clock::now();
           if (answer.rate_limited) {
             stats.rate_limited += 1;
+            counts.rate_limited += 1;
             lane.pacer.on_rate_limited(after + seconds(answer.retry_after_seconds.value_or(0)));
           }
           if (c.attempts >= settings.api.max_attempts || lane.stopped) {
@@ -233,6 +246,7 @@ FetchStats fetch_cells(const FetchSettings& settings, const std::vector<Cell>& c
       http.abort_all();
       break;
     }
+    if (settings.on_tick) settings.on_tick(stats);
   }
   return stats;
 }

@@ -34,6 +34,15 @@ enum class FetchEnd {
   wrong_base_url,  // a 404: nothing else will work either
 };
 
+// What one project's requests came to; FetchStats keeps one per project for per-project
+// figures (the metrics file's `project` label).
+struct ProjectRequests {
+  std::int64_t requests_sent = 0;
+  std::int64_t retries = 0;
+  std::int64_t rate_limited = 0;
+  std::map<long, std::int64_t> responses_by_status;
+};
+
 struct FetchStats {
   std::int64_t requests_sent = 0;
   std::int64_t retries = 0;
@@ -41,6 +50,7 @@ struct FetchStats {
   std::int64_t transport_failures = 0;
   std::map<long, std::int64_t> responses_by_status;  // 0 = no answer (transport failure)
   std::vector<std::string> rejected_projects;        // 401/403
+  std::map<std::string, ProjectRequests> by_project;  // project name -> its share of the above
   std::string fatal_message;                          // for wrong_base_url
   FetchEnd end = FetchEnd::completed;
 };
@@ -49,6 +59,8 @@ struct FetchSettings {
   ApiConfig api;
   BackoffPolicy backoff;
   std::string user_agent;
+  // Called on the fetching thread about every 100 ms with the figures so far (progress line).
+  std::function<void(const FetchStats&)> on_tick;
 };
 
 // Fetches `cells` (the keys are indexed like Config::projects). `on_result` is called on

@@ -20,6 +20,22 @@ void series(std::ostringstream& out, const char* name, const char* type, const c
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
+// Prometheus label values escape backslash, double quote and newline.
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_run_metrics(const RunSummary& s, std::optional<UnixSeconds> last_success) {
@@ -57,6 +73,30 @@ std::string render_run_metrics(const RunSummary& s, std::optional<UnixSeconds> l
   }
   series(out, "qonversion_etl_last_run_retries", "gauge", "Requests of the last run that were retries.");
   out << "qonversion_etl_last_run_retries " << s.fetch.retries << '\n';
+
+  // The same figures per project (projects have their own keys and rates, so one can fail
+  // alone). Separate series, so that sum() over a series never counts a request twice.
+  series(out, "qonversion_etl_last_run_project_cells", "gauge", "Cells of the last run by project and outcome.");
+  for (const auto& [project, cells] : s.cells_by_project) {
+    const std::string p = label_value(project);
+    out << "qonversion_etl_last_run_project_cells{project=\"" << p << "\",outcome=\"planned\"} " << cells.planned << '\n';
+    out << "qonversion_etl_last_run_project_cells{project=\"" << p << "\",outcome=\"succeeded\"} " << cells.succeeded
+        << '\n';
+    out << "qonversion_etl_last_run_project_cells{project=\"" << p << "\",outcome=\"failed\"} " << cells.failed << '\n';
+  }
+  series(out, "qonversion_etl_last_run_project_requests", "gauge",
+         "Requests of the last run by project and HTTP status (\"none\": no answer arrived).");
+  for (const auto& [project, requests] : s.fetch.by_project) {
+    for (const auto& [status, count] : requests.responses_by_status) {
+      out << "qonversion_etl_last_run_project_requests{project=\"" << label_value(project) << "\",code=\""
+          << (status == 0 ? std::string("none") : std::to_string(status)) << "\"} " << count << '\n';
+    }
+  }
+  series(out, "qonversion_etl_last_run_project_retries", "gauge", "Retries of the last run by project.");
+  for (const auto& [project, requests] : s.fetch.by_project) {
+    out << "qonversion_etl_last_run_project_retries{project=\"" << label_value(project) << "\"} " << requests.retries
+        << '\n';
+  }
   return out.str();
 }
 

@@ -65,6 +65,16 @@ CellFailure to_failure(const Cell& cell, const CellResult& result, const std::st
   return f;
 }
 
+// The figures a run ends with, whatever ended it.
+void finish_record(RunSummary& s, const RowBatcher& batcher) {
+  RunRecord& r = s.record;
+  r.requests_sent = s.fetch.requests_sent;
+  r.retries = s.fetch.retries;
+  r.responses_429 = s.fetch.rate_limited;
+  r.rows_upserted = static_cast<std::int64_t>(batcher.rows_upserted());
+  r.finished_at = now_utc();
+}
+
 // Status and exit code from what happened, most severe first (SPEC "Exit codes").
 void decide_outcome(RunSummary& s, int stop_signal) {
   RunRecord& r = s.record;
@@ -120,16 +130,36 @@ RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::a
   FetchSettings settings;
   settings.api = config.api;
   settings.user_agent = std::string("qonversion-etl/") + kVersion;
+  RunProgress progress;
+  progress.cells_total = request.cells.size();
+  for (const Cell& cell : request.cells) {
+    progress.cells_left_by_project[cell.project_index] += 1;
+    summary.cells_by_project[cell.project].planned += 1;
+  }
+  // Kept for the summary when the warehouse fails mid-run and fetch_cells never returns.
+  FetchStats fetched_so_far;
+  settings.on_tick = [&](const FetchStats& so_far) {
+    fetched_so_far = so_far;
+    progress.requests_sent = so_far.requests_sent;
+    progress.retries = so_far.retries;
+    if (request.on_progress) request.on_progress(progress);
+  };
   try {
     summary.fetch = fetch_cells(
         settings, request.cells, request.api_keys,
         [&](CellResult&& result) {
           const Cell& cell = request.cells[result.cell_index];
+          ProjectCells& project = summary.cells_by_project[cell.project];
+          progress.cells_done += 1;
+          progress.cells_left_by_project[cell.project_index] -= 1;
           if (result.ok) {
             record.cells_succeeded += 1;
+            project.succeeded += 1;
             batcher.add_row(to_row(cell, result, request.snapshot_at, record.run_id));
           } else {
             record.cells_failed += 1;
+            project.failed += 1;
+            progress.cells_failed += 1;
             log::warning("cell failed", {{"project", cell.project}, {"window", cell.window_name},
                                          {"segment", cell.segment}, {"error", result.error}});
             batcher.add_failure(to_failure(cell, result, record.run_id));
@@ -138,35 +168,42 @@ RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::a
         stop_signal);
     batcher.flush();
   } catch (const std::exception& e) {
-    // The warehouse failed mid-run: what was committed stays; try to say so in etl_runs.
+    // The warehouse failed mid-run: what was committed stays. The run ends here, reported
+    // like any other (summary line, metrics file), with the error's exit code (74).
+    const EtlError* etl = dynamic_cast<const EtlError*>(&e);
+    summary.fetch = std::move(fetched_so_far);
+    summary.exit_code = etl != nullptr ? etl->code() : ExitCode::internal;
     record.status = "failed";
-    record.finished_at = now_utc();
-    record.rows_upserted = static_cast<std::int64_t>(batcher.rows_upserted());
     record.message = e.what();
+    finish_record(summary, batcher);
     try {
-      warehouse.finish_run(record);
+      warehouse.finish_run(record);  // may well fail too: the warehouse is what broke
     } catch (const std::exception&) {
     }
-    throw;
+    return summary;
   }
-  record.requests_sent = summary.fetch.requests_sent;
-  record.rows_upserted = static_cast<std::int64_t>(batcher.rows_upserted());
-  record.finished_at = now_utc();
+  finish_record(summary, batcher);
   decide_outcome(summary, stop_signal.load());
   warehouse.finish_run(record);
   return summary;
 }
 
-std::string summary_line(const RunSummary& s) {
+std::string summary_message(const RunSummary& s) { return "run " + s.record.status; }
+
+log::Fields summary_fields(const RunSummary& s) {
   const RunRecord& r = s.record;
-  std::ostringstream out;
-  out << "run " << r.status << ": snapshot=" << format_iso8601(r.snapshot_at) << " cells_planned=" << r.cells_planned
-      << " cells_stored=" << r.cells_succeeded << " cells_failed=" << r.cells_failed
-      << " rows_upserted=" << r.rows_upserted << " requests=" << s.fetch.requests_sent
-      << " retries=" << s.fetch.retries << " http_429=" << s.fetch.rate_limited
-      << " duration_s=" << (r.finished_at.value_or(r.started_at) - r.started_at) << " run_id=" << r.run_id;
-  if (!r.message.empty()) out << " message=\"" << r.message << "\"";
-  return out.str();
+  log::Fields fields = {{"snapshot", format_iso8601(r.snapshot_at)},
+                        {"cells_planned", std::to_string(r.cells_planned)},
+                        {"cells_stored", std::to_string(r.cells_succeeded)},
+                        {"cells_failed", std::to_string(r.cells_failed)},
+                        {"rows_upserted", std::to_string(r.rows_upserted)},
+                        {"requests", std::to_string(s.fetch.requests_sent)},
+                        {"retries", std::to_string(s.fetch.retries)},
+                        {"responses_429", std::to_string(s.fetch.rate_limited)},
+                        {"duration_s", std::to_string(r.finished_at.value_or(r.started_at) - r.started_at)},
+                        {"run_id", r.run_id}};
+  if (!r.message.empty()) fields.push_back({"message", r.message});
+  return fields;
 }
 
 }  // namespace qetl

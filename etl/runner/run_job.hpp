@@ -2,6 +2,8 @@
 // One `run`: records the run in etl_runs, fetches every cell, upserts rows in batches,
 // records failed cells, and decides the run's status and exit code.
 #include <atomic>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,9 +11,20 @@
 #include "matrix/cell.hpp"
 #include "runner/fetch_loop.hpp"
 #include "util/errors.hpp"
+#include "util/log.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace qetl {
+
+// Where a run stands, for the progress line.
+struct RunProgress {
+  std::size_t cells_total = 0;
+  std::size_t cells_done = 0;  // stored or failed for good
+  std::size_t cells_failed = 0;
+  std::int64_t requests_sent = 0;
+  std::int64_t retries = 0;
+  std::map<std::size_t, std::size_t> cells_left_by_project;  // project index -> cells not done
+};
 
 struct RunRequest {
   const Config* config = nullptr;
@@ -19,11 +32,20 @@ struct RunRequest {
   std::vector<std::string> api_keys;     // indexed like config->projects
   UnixSeconds snapshot_at = 0;
   std::size_t cells_skipped_by_resume = 0;
+  std::function<void(const RunProgress&)> on_progress;  // optional; called about every 100 ms
+};
+
+// One project's cells in a run (the metrics file's `project` label).
+struct ProjectCells {
+  std::int64_t planned = 0;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
 };
 
 struct RunSummary {
   RunRecord record;
   FetchStats fetch;
+  std::map<std::string, ProjectCells> cells_by_project;
   ExitCode exit_code = ExitCode::ok;
 };
 
@@ -33,7 +55,10 @@ inline constexpr int kBatchMillis = 5000;
 
 RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::atomic<int>& stop_signal);
 
-// The one line every run ends with (also what journald keeps).
-std::string summary_line(const RunSummary& summary);
+// The one line every run ends with (also what journald keeps): "run <status>" and these
+// fields: snapshot, cells planned/stored/failed, rows upserted, requests, retries, 429s,
+// duration, run_id (and the message when there is one).
+std::string summary_message(const RunSummary& summary);
+log::Fields summary_fields(const RunSummary& summary);
 
 }  // namespace qetl

@@ -1,7 +1,11 @@
 #include "util/log.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "util/time.hpp"
@@ -10,7 +14,12 @@ namespace qetl::log {
 namespace {
 Level g_min_level = Level::info;
 Format g_format = Format::text;
+bool g_journal = false;
+std::string g_status;  // the status line currently shown, if any
 std::mutex g_mutex;
+
+// "\r" to column 0, ESC[K erases to the end of the line.
+constexpr std::string_view kClearLine = "\r\x1b[K";
 
 const char* level_name(Level level) {
   switch (level) {
@@ -66,9 +75,42 @@ std::string now_with_millis() {
 }  // namespace
 
 void configure(Level min_level, Format format) {
+  const bool journal = stderr_is_journal();
   std::lock_guard<std::mutex> lock(g_mutex);
   g_min_level = min_level;
   g_format = format;
+  g_journal = journal;
+}
+
+std::string_view journald_prefix(Level level) {
+  switch (level) {
+    case Level::debug: return "<7>";
+    case Level::info: return "<6>";
+    case Level::warning: return "<4>";
+    case Level::error: return "<3>";
+  }
+  return "<6>";
+}
+
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long device = 0, inode = 0;
+  if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  // systemd documents the check: stderr is the journal only while its device and inode match
+  // (a child whose stderr was redirected inherits the variable but not the stream).
+  return static_cast<unsigned long long>(st.st_dev) == device && static_cast<unsigned long long>(st.st_ino) == inode;
+}
+
+void set_status_line(const std::string& text) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::string out(kClearLine);
+  out += text;
+  g_status = text;
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  std::fflush(stderr);
 }
 
 Level min_level() { return g_min_level; }
@@ -108,9 +150,14 @@ std::string render(Level level, std::string_view message, const Fields& fields, 
 
 void write(Level level, std::string_view message, const Fields& fields) {
   if (!enabled(level)) return;
-  std::string line = render(level, message, fields, g_format, now_with_millis());
-  line += '\n';
+  const std::string rendered = render(level, message, fields, g_format, now_with_millis());
   std::lock_guard<std::mutex> lock(g_mutex);
+  std::string line;
+  if (!g_status.empty()) line += kClearLine;
+  if (g_journal) line += journald_prefix(level);
+  line += rendered;
+  line += '\n';
+  line += g_status;  // redrawn below the new line
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

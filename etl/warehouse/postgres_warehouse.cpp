@@ -148,10 +148,11 @@ class PostgresWarehouse final : public Warehouse {
       const pqxx::result r = tx.exec_params(
           "UPDATE etl_runs SET started_at = $2, finished_at = $3, snapshot_at = $4, status = $5, "
           "cells_planned = $6, cells_succeeded = $7, cells_failed = $8, rows_upserted = $9, requests_sent = $10, "
-          "version = $11, config_sha256 = $12, host = $13, message = $14 WHERE run_id = $1",
+          "version = $11, config_sha256 = $12, host = $13, message = $14, retries = $15, responses_429 = $16 "
+          "WHERE run_id = $1",
           run.run_id, pg_timestamp(run.started_at), pg_timestamp(run.finished_at), pg_timestamp(run.snapshot_at),
           run.status, run.cells_planned, run.cells_succeeded, run.cells_failed, run.rows_upserted, run.requests_sent,
-          run.version, run.config_sha256, run.host, run.message);
+          run.version, run.config_sha256, run.host, run.message, run.retries, run.responses_429);
       if (r.affected_rows() == 0) throw WarehouseError("no etl_runs row with run_id '" + run.run_id + "' to finish");
       tx.commit();
     });

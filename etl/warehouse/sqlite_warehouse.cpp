@@ -107,7 +107,8 @@ class FileRunLock final : public RunLock {
 
 class SqliteWarehouse final : public Warehouse {
  public:
-  explicit SqliteWarehouse(std::string path) : path_(std::move(path)), db_(open_database(path_)) {}
+  SqliteWarehouse(std::string path, WarehouseAccess access)
+      : path_(std::move(path)), db_(access == WarehouseAccess::inspect ? inspect_database(path_) : open_database(path_)) {}
 
   std::string backend() const override { return "sqlite"; }
 
@@ -159,9 +160,12 @@ class SqliteWarehouse final : public Warehouse {
       SQLite::Statement s(db_,
                           "UPDATE etl_runs SET started_at = ?, finished_at = ?, snapshot_at = ?, status = ?, "
                           "cells_planned = ?, cells_succeeded = ?, cells_failed = ?, rows_upserted = ?, "
-                          "requests_sent = ?, version = ?, config_sha256 = ?, host = ?, message = ? WHERE run_id = ?");
+                          "requests_sent = ?, version = ?, config_sha256 = ?, host = ?, message = ?, retries = ?, "
+                          "responses_429 = ? WHERE run_id = ?");
       bind_run_fields(s, run, 1);
-      s.bind(14, run.run_id);
+      s.bind(14, run.retries);
+      s.bind(15, run.responses_429);
+      s.bind(16, run.run_id);
       if (s.exec() == 0) throw WarehouseError("no etl_runs row with run_id '" + run.run_id + "' to finish");
     });
   }
@@ -270,6 +274,17 @@ class SqliteWarehouse final : public Warehouse {
       at += n;
     }
     return text;
+  }
+
+  // For --dry-run: the file as it is, or an empty in-memory database when there is none yet.
+  static SQLite::Database inspect_database(const std::string& path) {
+    try {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) return SQLite::Database(":memory:", SQLite::OPEN_READWRITE);
+      return SQLite::Database(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    } catch (const std::exception& e) {
+      throw WarehouseError("cannot open SQLite warehouse " + path + ": " + one_line(e.what()));
+    }
   }
 
   static SQLite::Database open_database(const std::string& path) {
@@ -394,8 +409,8 @@ std::string sqlite_path_from_url(const std::string& url) {
   return rest;
 }
 
-std::unique_ptr<Warehouse> open_sqlite_warehouse(const std::string& url) {
-  return std::make_unique<SqliteWarehouse>(sqlite_path_from_url(url));
+std::unique_ptr<Warehouse> open_sqlite_warehouse(const std::string& url, WarehouseAccess access) {
+  return std::make_unique<SqliteWarehouse>(sqlite_path_from_url(url), access);
 }
 
 }  // namespace qetl

@@ -18,6 +18,8 @@ std::string sqlite_path_from_url(const std::string& url);
 
 // Opens (creating the file and its directory if needed) the database a sqlite: URL names, in
 // WAL mode with a 10 s busy timeout. Throws WarehouseError when it cannot.
-std::unique_ptr<Warehouse> open_sqlite_warehouse(const std::string& url);
+// With WarehouseAccess::inspect: an existing file read-only, a missing one not created.
+std::unique_ptr<Warehouse> open_sqlite_warehouse(const std::string& url,
+                                                 WarehouseAccess access = WarehouseAccess::read_write);
 
 }  // namespace qetl

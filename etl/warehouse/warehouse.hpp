@@ -60,6 +60,8 @@ struct RunRecord {
   std::int64_t cells_failed = 0;
   std::int64_t rows_upserted = 0;
   std::int64_t requests_sent = 0;
+  std::int64_t retries = 0;        // requests that repeated an earlier attempt
+  std::int64_t responses_429 = 0;  // rate-limited answers
   std::string version;
   std::string config_sha256;
   std::string host;
@@ -147,6 +149,12 @@ class Warehouse {
 // ("host=... dbname=...") -> PostgreSQL, tables in `schema`. Anything else throws
 // ConfigError listing the valid schemes. A server that cannot be reached throws WarehouseError
 // whose message has the password masked.
-std::unique_ptr<Warehouse> open_warehouse(const std::string& url, const std::string& schema);
+//
+// WarehouseAccess::inspect is for `run --dry-run`: look, never write. PostgreSQL only reads
+// until migrate() anyway; SQLite opens an existing file read-only, and a file that does not
+// exist yet is not created (the warehouse then reads as empty, schema version 0).
+enum class WarehouseAccess { read_write, inspect };
+std::unique_ptr<Warehouse> open_warehouse(const std::string& url, const std::string& schema,
+                                          WarehouseAccess access = WarehouseAccess::read_write);
 
 }  // namespace qetl

@@ -74,10 +74,15 @@ TEST(MetricsFile, WrittenAfterEveryRunKeepingTheLastSuccess) {
   EXPECT_EQ(sample(second, "qonversion_etl_last_run_requests{code=\"500\"}"), 1);
   EXPECT_EQ(sample(second, "qonversion_etl_last_run_exit_code"), 1);
   EXPECT_EQ(sample(second, "qonversion_etl_last_success_timestamp_seconds"), success);
+  // Per project: the `project` label on separate series.
+  EXPECT_EQ(sample(second, "qonversion_etl_last_run_project_cells{project=\"alpha\",outcome=\"planned\"}"), 3);
+  EXPECT_EQ(sample(second, "qonversion_etl_last_run_project_cells{project=\"alpha\",outcome=\"failed\"}"), 1);
+  EXPECT_EQ(sample(second, "qonversion_etl_last_run_project_requests{project=\"alpha\",code=\"500\"}"), 1);
+  EXPECT_EQ(sample(second, "qonversion_etl_last_run_project_retries{project=\"alpha\"}"), 0);
 
   EXPECT_FALSE(contains(first + second, kKeyAlpha));
   // Every line is a comment or "name[{labels}] integer": what the textfile collector parses.
-  const std::regex line_re(R"((# (HELP|TYPE) .*)|([a-z_]+(\{[a-z_]+="[a-z0-9]+"\})? -?[0-9]+))");
+  const std::regex line_re(R"((# (HELP|TYPE) .*)|([a-z_0-9]+(\{[a-z_]+="[a-z0-9]+"(,[a-z_]+="[a-z0-9]+")*\})? -?[0-9]+))");
   std::istringstream lines(second.substr(1));
   std::string line;
   while (std::getline(lines, line)) EXPECT_TRUE(std::regex_match(line, line_re)) << line;
@@ -87,6 +92,28 @@ TEST(MetricsFile, WrittenAfterEveryRunKeepingTheLastSuccess) {
     if (entry.path().filename().string().rfind("qonversion_etl.prom", 0) == 0) files += 1;
   }
   EXPECT_EQ(files, 1);
+}
+
+// A run that ends before it fetches anything (here: the warehouse cannot be opened) still
+// leaves a file saying it failed, with the earlier success kept, so an alert fires.
+TEST(MetricsFile, WrittenWhenTheRunFailsBeforeFetching) {
+  TempDir dir;
+  const std::string metrics = dir.file("qonversion_etl.prom");
+  write_file(metrics, "qonversion_etl_last_success_timestamp_seconds 1700000000\n");
+  MockApiServer mock({"--keys", kKeyAlpha});
+  std::string config = config_for(mock.base_url(), dir);
+  config.replace(config.find("sqlite://"), std::string("sqlite://").size() + dir.file("m.sqlite").size(),
+                 "postgresql://etl:s3cret@127.0.0.1:1/none?connect_timeout=2");
+  config = "metrics_file = \"" + metrics + "\"\n" + config;  // from the config this time
+  write_file(dir.file("config.toml"), config);
+  const ProcessResult r = run_process({QETL_BINARY, "run", "-c", dir.file("config.toml")},
+                                      {{"E2E_KEY_ALPHA", kKeyAlpha}}, dir.path().string());
+  ASSERT_EQ(r.exit_code, 74) << r.err;
+  const std::string text = "\n" + slurp(metrics);
+  EXPECT_EQ(sample(text, "qonversion_etl_last_run_status{status=\"failed\"}"), 1) << text;
+  EXPECT_EQ(sample(text, "qonversion_etl_last_run_exit_code"), 74);
+  EXPECT_EQ(sample(text, "qonversion_etl_last_success_timestamp_seconds"), 1700000000);
+  EXPECT_FALSE(contains(text, "s3cret"));
 }
 
 }  // namespace

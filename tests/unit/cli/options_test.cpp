@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "cli/options.hpp"
 #include "runner/shard.hpp"
 #include "util/errors.hpp"
@@ -81,6 +84,38 @@ TEST(Shard, EveryCellInExactlyOneShard) {
   }
   EXPECT_EQ(total, cells.size());
   for (const Cell& c : cells) EXPECT_EQ(seen.count(cell_identity_hash(c)), 1u);
+}
+
+// `<command> --help` lists every option of that command, each with its default.
+TEST(Options, EachCommandsHelpListsEveryOptionWithItsDefault) {
+  const std::map<std::string, std::vector<std::string>> options = {
+      {"run", {"--config", "--help", "--log-format", "--quiet", "--verbose", "--snapshot", "--shard", "--resume",
+               "--dry-run", "--metrics-file"}},
+      {"plan", {"--config", "--help", "--log-format", "--quiet", "--verbose", "--snapshot", "--shard"}},
+      {"migrate", {"--config", "--help", "--log-format", "--quiet", "--verbose"}}};
+  for (const auto& [command, names] : options) {
+    const std::string help = parse({command, "--help"}).help_text;
+    for (const std::string& name : names) {
+      const std::size_t at = help.find(name);
+      ASSERT_NE(at, std::string::npos) << command << " " << name << "\n" << help;
+      if (name == "--help") continue;  // an action, not a setting
+      // The option's description runs to the next option line ("  -x, --" or "      --").
+      std::size_t end = help.find("\n  -", at);
+      const std::size_t next_long = help.find("\n      --", at);
+      end = std::min(end, next_long);
+      const std::string entry = help.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      EXPECT_NE(entry.find("default"), std::string::npos) << command << " " << name << ": " << entry;
+    }
+  }
+}
+
+// Errors in the command line itself come out in the format asked for.
+TEST(Options, RequestedLogFormatIsFoundWithoutParsing) {
+  EXPECT_EQ(requested_log_format({"run", "--log-format", "json", "--bogus"}), log::Format::json);
+  EXPECT_EQ(requested_log_format({"run", "--bogus", "--log-format=json"}), log::Format::json);
+  EXPECT_EQ(requested_log_format({"run", "--log-format", "text"}), log::Format::text);
+  EXPECT_EQ(requested_log_format({"run", "--log-format"}), log::Format::text);
+  EXPECT_EQ(requested_log_format({}), log::Format::text);
 }
 
 }  // namespace
