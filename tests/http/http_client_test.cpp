@@ -179,7 +179,9 @@ TEST(FetchLoop, SpacesRequestsFromTheFirstOne) {
   const auto times = request_times(stats(mock), kKey);
   ASSERT_EQ(times.size(), 8u);
   for (std::size_t i = 1; i < times.size(); ++i) {
-    EXPECT_GE(times[i] - times[i - 1], 0.095) << "requests " << i - 1 << " and " << i << " came too close";
+    // 100 ms apart when sent; the server's arrival times carry some scheduling jitter on a
+    // busy machine, a burst would show as gaps near zero.
+    EXPECT_GE(times[i] - times[i - 1], 0.080) << "requests " << i - 1 << " and " << i << " came too close";
   }
 }
 
