@@ -1,6 +1,7 @@
 #include "runner/metrics_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -126,6 +127,11 @@ void write_run_metrics(const std::string& path, const RunSummary& summary) {
   };
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("cannot create");
+  // node_exporter runs as another user: readable by all, whatever the service's UMask=0077.
+  if (::fchmod(fd, 0644) != 0) {
+    ::close(fd);
+    fail("cannot make readable");
+  }
   const char* p = text.data();
   std::size_t left = text.size();
   while (left > 0) {
