@@ -1,5 +1,7 @@
 #include "api/http_client.hpp"
 
+#include "api/ca_bundle.hpp"
+
 #include <curl/curl.h>
 
 #include <chrono>
@@ -89,14 +91,6 @@ TransportError classify(CURLcode code) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("api.ca_file: cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 const char* to_string(TransportError e) {
@@ -148,23 +142,7 @@ HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>
   impl_->multi.reset(curl_multi_init());
   if (!impl_->multi) throw std::runtime_error("curl_multi_init failed");
   curl_multi_setopt(impl_->multi.get(), CURLMOPT_MAXCONNECTS, impl_->options.max_connections);
-  if (impl_->options.ca_file) {
-    // CURLOPT_CAINFO would replace the system bundle; the config promises an *extra* CA,
-    // so both are handed over together as one in-memory bundle.
-    std::string bundle;
-    CURL* probe = curl_easy_init();
-    char* default_path = nullptr;
-    if (probe != nullptr && curl_easy_getinfo(probe, CURLINFO_CAINFO, &default_path) == CURLE_OK && default_path != nullptr) {
-      std::ifstream in(default_path, std::ios::binary);
-      if (in) {
-        std::ostringstream s;
-        s << in.rdbuf();
-        bundle = s.str() + "\n";
-      }
-    }
-    if (probe != nullptr) curl_easy_cleanup(probe);
-    impl_->ca_bundle = bundle + read_file(*impl_->options.ca_file);
-  }
+  if (impl_->options.ca_file) impl_->ca_bundle = system_ca_bundle_plus(*impl_->options.ca_file);
 }
 
 HttpClient::~HttpClient() {

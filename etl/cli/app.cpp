@@ -93,7 +93,8 @@ std::unique_ptr<RunLock> lock_run(Warehouse& warehouse, const Config& config, co
 // [bi]: after a run that stored rows, ask Metabase to rescan. Nothing here changes the exit
 // code: the rows are in the warehouse whether Metabase hears of them or not.
 void notify_bi(const Config& config, const RunSummary& summary) {
-  if (!config.bi || summary.record.rows_upserted == 0) return;
+  // An interrupted run is being stopped (systemctl stop, shutdown): do not make it wait.
+  if (!config.bi || summary.record.rows_upserted == 0 || summary.record.status == "interrupted") return;
   std::string key;
   try {
     key = resolve_secret(config.bi->metabase_api_key);

@@ -16,10 +16,11 @@ bool is_env_name(std::string_view s) {
 
 SecretSource read_secret_source(const Scope& scope, const toml::node& node, const std::string& key) {
   const toml::table* table = node.as_table();
+  const std::string leaf = key.substr(key.rfind('.') + 1);  // api_key, metabase_api_key
   if (table == nullptr) {
     // Never echo the value: it may well be the key itself.
     fail(scope.at(node, key),
-         "must say where the key is read from, not hold it: use api_key = { env = \"VARIABLE\" }, "
+         "must say where the key is read from, not hold it: use " + leaf + " = { env = \"VARIABLE\" }, "
          "{ file = \"/path/to/key\" } or { credential = \"name\" } so the key never lives in the config text");
   }
   reject_unknown_keys(scope, *table, key, {"env", "file", "credential"});
