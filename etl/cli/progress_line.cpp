@@ -39,10 +39,10 @@ ProgressLine::~ProgressLine() { log::set_status_line(""); }
 
 void ProgressLine::update(const RunProgress& progress) {
   const Clock::time_point now = Clock::now();
+  if (now - last_drawn_ < kRedrawEvery) return;  // called up to every answer: keep it cheap
+  last_drawn_ = now;
   samples_.emplace_back(now, progress.requests_sent);
   while (samples_.size() > 2 && now - samples_.front().first > kRateWindow) samples_.pop_front();
-  if (now - last_drawn_ < kRedrawEvery) return;
-  last_drawn_ = now;
 
   const double elapsed = std::chrono::duration<double>(now - started_).count();
   const double window = std::chrono::duration<double>(now - samples_.front().first).count();
