@@ -2,6 +2,7 @@
 // The two warehouses the typed tests run against, each with a way to read the database back
 // with plain SQL (SQLiteCpp / libpqxx directly), never through the code under test.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
@@ -108,5 +109,14 @@ class PostgresBackend {
     return c;
   }
 };
+
+// Both backends, for typed test suites; GetName makes the test names say which backend ran.
+struct BackendNames {
+  template <class T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
+};
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
 
 }  // namespace qetl::test

@@ -63,13 +63,6 @@ class RunLockTest : public ::testing::Test {
   Backend backend;
 };
 
-struct BackendNames {
-  template <class T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(RunLockTest, Backends, BackendNames);
 
 TYPED_TEST(RunLockTest, SecondRunOnTheSameProjectIsRefusedNamingTheHolder) {

@@ -145,13 +145,6 @@ class WarehouseTest : public ::testing::Test {
   Backend backend;
 };
 
-struct BackendNames {
-  template <class T>
-  static std::string GetName(int) {
-    return T::kName;
-  }
-};
-using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(WarehouseTest, Backends, BackendNames);
 
 TYPED_TEST(WarehouseTest, MigrateOnEmptyDatabaseCreatesEveryTableAndRecordsTheVersion) {
