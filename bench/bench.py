@@ -1,0 +1,716 @@
+#!/usr/bin/env python3
+"""The benchmark's driver (bench/run starts it inside a throwaway PostgreSQL; see README.md).
+
+Every figure is a ratio against a bound or a baseline measured in this same run on this same
+machine: the API's rate (N / R), the latency bound (N x L / C), psql's COPY, the sqlite3 shell's
+.import, the mock's own capacity, and a shell loop of curl + psql. Python standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+MOCK = ROOT / "tests" / "mock_api" / "qonversion_mock.py"
+SNAPSHOT = "2026-11-20"
+KEYS = {"A": "bench_key_project_a_0123456789ab", "B": "bench_key_project_b_0123456789ab"}
+# 4 platforms x 5 countries = 20 segments per window bucket, times 5 products (100) when the
+# cohort count alone (at most 1,000 buckets per window) cannot reach N.
+MATRIX = ('[matrix]\ntarget_platform = ["*", "iOS", "Android", "Stripe"]\n'
+          'country = ["*", "US", "GB", "DE", "FR"]\n')
+PRODUCTS = 'product_id = ["*", "premium_monthly", "premium_annual", "lifetime", "weekly_trial"]\n'
+MAX_BUCKETS = 1000
+KEY_COLUMNS = ("project", "environment", "snapshot_at", "window_name", "window_from", "segment")
+
+
+@dataclass
+class Sizes:
+    rate_per_s: float      # R: the mock's limit per key, and what the config says
+    paced_cells: int       # N for pacing and adapting
+    latency_ms: float      # L
+    concurrency: int       # C
+    latency_cells: int     # N for the latency-bound case
+    load_rows: int
+    plan_cells: int
+    run_cells: int         # zero-latency run for CPU and RSS
+    shell_cells: int       # the shell-loop baseline
+    load_chunks: int       # the load alternates with its baseline this many times
+
+
+FULL = Sizes(rate_per_s=10, paced_cells=600, latency_ms=50, concurrency=32, latency_cells=5000,
+             load_rows=1_000_000, plan_cells=100_000, run_cells=20_000, shell_cells=300, load_chunks=4)
+SMOKE = Sizes(rate_per_s=20, paced_cells=60, latency_ms=50, concurrency=32, latency_cells=500,
+              load_rows=20_000, plan_cells=10_000, run_cells=2_000, shell_cells=20, load_chunks=2)
+
+
+@dataclass
+class Row:
+    group: str
+    case: str
+    measured: str
+    reference: str
+    ratio: Optional[float]
+    target: str
+    ok: Optional[bool]
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    build: Path
+    sizes: Sizes
+    work: Path
+    rows: list[Row] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def etl(self) -> str:
+        return str(self.build / "qonversion-etl")
+
+    @property
+    def helper(self) -> str:
+        return str(self.build / "bench" / "qetl_bench")
+
+    def add(self, *args, **kwargs) -> None:
+        row = Row(*args, **kwargs)
+        self.rows.append(row)
+        verdict = "" if row.ok is None else ("ok" if row.ok else "MISSED")
+        ratio = "" if row.ratio is None else f"{row.ratio:.3f}"
+        log(f"  {row.case}: {row.measured} vs {row.reference} -> {ratio} {row.target} {verdict}")
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class Measured:
+    seconds: float
+    cpu: float            # user + sys of the child
+    max_rss_kib: int
+    status: int
+
+
+def timed(argv: list[str], *, env: Optional[dict] = None, stdout=subprocess.DEVNULL,
+          stderr=None, stdin=None, timeout: float = 1800) -> Measured:
+    """Runs argv; wall time, and the child's own CPU time and peak RSS from wait4()."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr, stdin=stdin)
+    deadline = t0 + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            raise RuntimeError(f"timed out after {timeout} s: {' '.join(argv[:3])} ...")
+        time.sleep(0.002)
+    seconds = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                    proc.returncode)
+
+
+class Mock:
+    """The bundled mock API on a free port, stopped (SIGTERM) when the block ends."""
+
+    def __init__(self, work: Path, *args: str):
+        self.log = open(work / "mock.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(MOCK), "--port", "0", "--keys", ",".join(KEYS.values()), *args],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"port=(\d+)", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError(f"the mock did not start: {line!r}")
+        self.port = int(m.group(1))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Mock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.base + "/__stats", timeout=10) as r:
+            return json.load(r)
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.base + "/__reset", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+
+def psql(sql: str, *, db: str = "postgres", capture: bool = True) -> str:
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db],
+                         input=sql, text=True, capture_output=capture, check=True)
+    return (out.stdout or "").strip()
+
+
+# ------------------------------------------------------------------------------------------
+# Job runs
+# ------------------------------------------------------------------------------------------
+
+def config_text(base_url: str, warehouse: str, *, cells_per_project: int, projects: int = 1,
+                rpm: float, concurrency: int, schema: str = "qonversion") -> str:
+    segments, matrix = 20, MATRIX
+    if cells_per_project > 20 * MAX_BUCKETS:
+        segments, matrix = 100, MATRIX + PRODUCTS
+    if cells_per_project % segments or cells_per_project // segments > MAX_BUCKETS:
+        raise ValueError(f"{cells_per_project} cells is not a multiple of {segments} up to "
+                         f"{segments * MAX_BUCKETS}")
+    text = (f'snapshot_grain = "day"\nmax_cells = {max(cells_per_project * projects, 1000)}\n\n'
+            f'[api]\nbase_url = "{base_url}/v1/analytics"\nconcurrency = {concurrency}\n'
+            f'requests_per_minute = {rpm:g}\ntimeout_seconds = 30\nmax_attempts = 5\n\n'
+            f'[warehouse]\nurl = "{warehouse}"\nschema = "{schema}"\n\n')
+    for name in list(KEYS)[:projects]:
+        text += (f'[[project]]\nname = "bench-{name.lower()}"\n'
+                 f'api_key = {{ env = "BENCH_KEY_{name}" }}\nenvironments = [1]\n\n')
+    text += (f'[[window]]\nname = "daily"\neach = "day"\ncount = {cells_per_project // segments}'
+             f'\n\n{matrix}')
+    return text
+
+
+def job_env() -> dict:
+    env = dict(os.environ)
+    for name, key in KEYS.items():
+        env[f"BENCH_KEY_{name}"] = key
+    return env
+
+
+@dataclass
+class JobRun:
+    measured: Measured
+    stats: dict
+    rows: int
+
+    @property
+    def http_429(self) -> int:
+        return int(self.stats.get("by_status", {}).get("429", 0))
+
+    @property
+    def requests(self) -> int:
+        return int(self.stats.get("requests_total", 0))
+
+
+def sqlite_rows(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM customer_metrics WHERE snapshot_at = ?",
+                          (SNAPSHOT + " 00:00:00",)).fetchone()[0]
+
+
+def run_job(b: Bench, mock: Mock, name: str, **config) -> JobRun:
+    """One `qonversion-etl run` into a fresh SQLite file, migrated beforehand (not timed)."""
+    db = b.work / f"{name}.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    cfg = b.work / f"{name}.toml"
+    cfg.write_text(config_text(mock.base, f"sqlite:{db}", **config))
+    env = job_env()
+    subprocess.run([b.etl, "migrate", "-c", str(cfg), "-q"], env=env, check=True)
+    mock.reset()
+    with open(b.work / f"{name}.log", "w") as err:
+        m = timed([b.etl, "run", "-c", str(cfg), "--snapshot", SNAPSHOT, "-q"], env=env, stderr=err)
+    if m.status != 0:
+        raise RuntimeError(f"{name}: qonversion-etl exited {m.status}; see {b.work / name}.log")
+    return JobRun(m, mock.stats(), sqlite_rows(db))
+
+
+# ------------------------------------------------------------------------------------------
+# Cases
+# ------------------------------------------------------------------------------------------
+
+def case_pacing(b: Bench) -> None:
+    s = b.sizes
+    n, r = s.paced_cells, s.rate_per_s
+    bound = n / r
+    log(f"== pacing: N={n}, mock and config at R={r:g}/s per key")
+    with Mock(b.work, "--rate-limit-per-minute", f"{r * 60:g}", "--latency-ms", "20") as mock:
+        one = run_job(b, mock, "pacing_one", cells_per_project=n, rpm=r * 60, concurrency=4)
+        b.add("pacing", f"1 project, {n} cells at R = {r:g}/s", f"{one.measured.seconds:.2f} s",
+              f"N / R = {bound:.1f} s", one.measured.seconds / bound, "≤ 1.03",
+              one.measured.seconds / bound <= 1.03 and one.http_429 == 0 and one.rows == n,
+              f"{one.http_429} × 429, {one.requests} requests, {one.rows} rows")
+        two = run_job(b, mock, "pacing_two", cells_per_project=n, projects=2, rpm=r * 60,
+                      concurrency=4)
+        ratio = two.measured.seconds / one.measured.seconds
+        b.add("pacing", f"2 projects (separate keys), {n} cells each", f"{two.measured.seconds:.2f} s",
+              f"1 project: {one.measured.seconds:.2f} s", ratio, "≤ 1.05",
+              ratio <= 1.05 and two.http_429 == 0 and two.rows == 2 * n,
+              f"{two.http_429} × 429, {two.requests} requests, {two.rows} rows")
+        b.raw["pacing"] = {"one": vars(one.measured), "two": vars(two.measured),
+                           "one_429": one.http_429, "two_429": two.http_429}
+
+
+def case_adapting(b: Bench) -> None:
+    s = b.sizes
+    n, r = s.paced_cells, s.rate_per_s
+    bound = n / r
+    log(f"== adapting: N={n}, config 2R = {2 * r:g}/s, mock R = {r:g}/s")
+    with Mock(b.work, "--rate-limit-per-minute", f"{r * 60:g}", "--latency-ms", "20") as mock:
+        run = run_job(b, mock, "adapting", cells_per_project=n, rpm=2 * r * 60, concurrency=4)
+    ratio = run.measured.seconds / bound
+    share = run.http_429 / n
+    b.add("adapting", f"config 2R against a mock allowing R, {n} cells",
+          f"{run.measured.seconds:.2f} s", f"N / R = {bound:.1f} s", ratio, "≤ 1.5",
+          ratio <= 1.5 and run.rows == n, f"{run.rows}/{n} rows stored")
+    b.add("adapting", "429 answers", f"{run.http_429}", f"N = {n}", share, "≤ 0.10",
+          share <= 0.10, f"{run.requests} requests in all")
+    b.raw["adapting"] = {"run": vars(run.measured), "http_429": run.http_429,
+                         "requests": run.requests, "rows": run.rows}
+
+
+def write_urls(b: Bench, cfg: Path, mock: Mock, out: Path, *, with_cells: bool = False) -> int:
+    """The job's own plan, as full URLs (and, for the shell loop, window start and segment)."""
+    plan = subprocess.run([b.etl, "plan", "-c", str(cfg), "--snapshot", SNAPSHOT],
+                          env=job_env(), capture_output=True, text=True, check=True).stdout
+    lines = []
+    for line in plan.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 5:
+            continue  # the footer
+        project, _env, window, segment, path = parts
+        key = KEYS[project.split("-")[-1].upper()]
+        url = mock.base + path.replace("****", key)
+        if with_cells:
+            window_from = re.search(r"\[(\S+) \.\.", window).group(1)
+            lines.append(f"{url}\t{window_from}\t{segment}")
+        else:
+            lines.append(url)
+    out.write_text("\n".join(lines) + "\n")
+    return len(lines)
+
+
+def mock_capacity(b: Bench, mock: Mock, urls: Path, concurrency: int) -> float:
+    mock.reset()
+    out = subprocess.run([b.helper, "http", "--urls", str(urls), "--concurrency", str(concurrency)],
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    if set(result["by_status"]) != {"200"}:
+        raise RuntimeError(f"capacity probe got {result['by_status']}")
+    return float(result["seconds"])
+
+
+def case_latency(b: Bench) -> None:
+    s = b.sizes
+    n, lat, c = s.latency_cells, s.latency_ms / 1000, s.concurrency
+    bound = n * lat / c
+    log(f"== latency-bound: N={n}, L={s.latency_ms:g} ms, C={c}, no rate limit")
+    with Mock(b.work, "--latency-ms", f"{s.latency_ms:g}") as mock:
+        cfg = b.work / "latency_probe.toml"
+        cfg.write_text(config_text(mock.base, f"sqlite:{b.work / 'unused.sqlite'}", cells_per_project=n, rpm=6e6,
+                                   concurrency=c))
+        urls = b.work / "latency_urls.txt"
+        write_urls(b, cfg, mock, urls)
+        # The same requests from a bare client first: whatever the mock itself costs shows here,
+        # and it warms the mock's answer cache, as later nights would not but the job's run does
+        # not depend on.
+        probe = mock_capacity(b, mock, urls, c)
+        run = run_job(b, mock, "latency", cells_per_project=n, rpm=6e6, concurrency=c)
+    ratio = run.measured.seconds / bound
+    b.add("latency", f"{n} cells, L = {s.latency_ms:g} ms, C = {c}", f"{run.measured.seconds:.2f} s",
+          f"N × L / C = {bound:.2f} s", ratio, "≤ 1.15", ratio <= 1.15 and run.rows == n,
+          f"{run.rows} rows; a bare libcurl client on the same mock: {probe:.2f} s "
+          f"({probe / bound:.3f} × bound)")
+    b.raw["latency"] = {"run": vars(run.measured), "bare_client_seconds": probe, "bound": bound}
+
+
+def case_cost(b: Bench) -> None:
+    s = b.sizes
+    log(f"== cost per cell: plan of {s.plan_cells}, run of {s.run_cells} against a zero-latency mock")
+    with Mock(b.work) as mock:
+        cfg = b.work / "plan.toml"
+        cfg.write_text(config_text(mock.base, f"sqlite:{b.work / 'unused.sqlite'}", cells_per_project=s.plan_cells,
+                                   rpm=6e6, concurrency=s.concurrency))
+        plan = timed([b.etl, "plan", "-c", str(cfg), "--snapshot", SNAPSHOT], env=job_env())
+        if plan.status != 0:
+            raise RuntimeError(f"plan exited {plan.status}")
+        rss = plan.max_rss_kib / 1024
+        b.add("cost", f"plan of {s.plan_cells} cells: peak RSS", f"{rss:.1f} MiB", "64 MiB",
+              rss / 64, "< 1", rss < 64,
+              f"{plan.seconds:.2f} s wall, {plan.cpu:.2f} s CPU "
+              f"({plan.cpu / s.plan_cells * 1000 * 1000:.1f} ms per 1,000 cells)")
+
+        probe_cfg = b.work / "cost_probe.toml"
+        probe_cfg.write_text(config_text(mock.base, f"sqlite:{b.work / 'unused.sqlite'}", cells_per_project=s.run_cells,
+                                         rpm=6e6, concurrency=s.concurrency))
+        urls = b.work / "cost_urls.txt"
+        write_urls(b, probe_cfg, mock, urls)
+        probe = mock_capacity(b, mock, urls, s.concurrency)
+        run = run_job(b, mock, "cost", cells_per_project=s.run_cells, rpm=6e6,
+                      concurrency=s.concurrency)
+    per_k = run.measured.cpu / s.run_cells * 1000
+    rss = run.measured.max_rss_kib / 1024
+    b.add("cost", f"run of {s.run_cells} cells: peak RSS", f"{rss:.1f} MiB", "64 MiB", rss / 64,
+          "< 1", rss < 64 and run.rows == s.run_cells, f"{run.rows} rows")
+    b.add("cost", f"run of {s.run_cells} cells: CPU (user + sys)",
+          f"{per_k * 1000:.1f} ms per 1,000 cells", "—", None, "—", None,
+          f"{run.measured.cpu:.2f} s CPU in {run.measured.seconds:.2f} s wall")
+    b.add("cost", f"run of {s.run_cells} cells: wall time, zero-latency mock",
+          f"{run.measured.seconds:.2f} s", f"bare client, same URLs: {probe:.2f} s",
+          run.measured.seconds / probe, "—", None,
+          "the mock (one Python process) bounds both: it is the slower side here")
+    b.raw["cost"] = {"plan": vars(plan), "run": vars(run.measured), "bare_client_seconds": probe}
+
+
+def remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def case_load(b: Bench) -> None:
+    """The job's loader against a bulk loader, in chunks that alternate (A B, then B A) so that
+    whatever else runs on the machine meanwhile weighs on both sides alike."""
+    s = b.sizes
+    n, chunks = s.load_rows, s.load_chunks
+    size = n // chunks
+    log(f"== load: {n} rows through RowBatcher + Warehouse::upsert_metrics, "
+        f"{chunks} chunks alternating with the baseline")
+    csv = b.work / "chunk.csv"
+
+    def write_csv(backend: str, first: int, p: int) -> str:
+        out = subprocess.run([b.helper, "csv", "--backend", backend, "--first", str(first),
+                              "--rows", str(size), "--pass", str(p), "--out", str(csv)],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out)["columns"]
+
+    def job_load(url: str, schema: str, first: int, p: int) -> dict:
+        out = subprocess.run([b.helper, "load", "--url", url, "--schema", schema,
+                              "--first", str(first), "--rows", str(size), "--pass", str(p)],
+                             capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout)
+        figures["batch_rows"] = result["batch_rows"]
+        return result
+
+    def migrate(url: str, schema: str) -> None:
+        subprocess.run([b.helper, "load", "--url", url, "--schema", schema, "--rows", "0"],
+                       capture_output=True, check=True)
+
+    def alternate(job_step, baseline_step, k: int) -> tuple[float, float, float]:
+        """(job seconds, job CPU seconds, baseline seconds) of chunk k, in A B or B A order."""
+        if k % 2 == 0:
+            j = job_step()
+            t = baseline_step()
+        else:
+            t = baseline_step()
+            j = job_step()
+        return j["seconds"], j["cpu_seconds"], t
+
+    columns = write_csv("postgresql", 0, 1)
+    col_list = [c.strip() for c in columns.split(",")]
+    set_list = ", ".join(f"{c} = EXCLUDED.{c}" for c in col_list if c not in KEY_COLUMNS)
+    key_list = ", ".join(KEY_COLUMNS)
+    figures: dict = {}
+
+    def add(name: str, values: tuple) -> None:
+        acc = figures.setdefault(name, [0.0, 0.0, 0.0])
+        for i, v in enumerate(values):
+            acc[i] += v
+
+    # PostgreSQL: the job into schema bench_job, psql into bench_psql (same DDL, by the job's
+    # own migrations), one database.
+    db = "qetl_bench"
+    url = f"dbname={db}"
+    psql(f"DROP DATABASE IF EXISTS {db}")
+    psql(f"CREATE DATABASE {db}")
+    migrate(url, "bench_job")
+    migrate(url, "bench_psql")
+
+    def timed_psql(sql: str) -> float:
+        psql("CHECKPOINT", db=db)
+        t0 = time.monotonic()
+        psql(sql, db=db)
+        return time.monotonic() - t0
+
+    def pg_job(first: int, p: int):
+        def step():
+            psql("CHECKPOINT", db=db)
+            return job_load(url, "bench_job", first, p)
+        return step
+
+    for p, name in ((1, "pg_fresh"), (2, "pg_existing")):
+        for k in range(chunks):
+            write_csv("postgresql", k * size, p)
+            if p == 1:
+                sql = f"\\copy bench_psql.customer_metrics ({columns}) FROM '{csv}' WITH (FORMAT csv)"
+            else:
+                sql = (f"BEGIN;\nCREATE TEMP TABLE batch (LIKE bench_psql.customer_metrics INCLUDING "
+                       f"DEFAULTS) ON COMMIT DROP;\n\\copy batch ({columns}) FROM '{csv}' WITH (FORMAT csv)\n"
+                       f"INSERT INTO bench_psql.customer_metrics ({columns}) SELECT {columns} FROM batch "
+                       f"ON CONFLICT ({key_list}) DO UPDATE SET {set_list};\nCOMMIT;\n")
+            add(name, alternate(pg_job(k * size, p), lambda: timed_psql(sql), k))
+    counts = psql("SELECT (SELECT count(*) FROM bench_job.customer_metrics WHERE run_id LIKE '%0002') "
+                  "|| ' ' || (SELECT count(*) FROM bench_psql.customer_metrics WHERE run_id LIKE '%0002')",
+                  db=db)
+    pg_ok = counts == f"{n} {n}"
+    psql(f"DROP DATABASE {db}")
+
+    # SQLite: the job into one file, the sqlite3 shell into another, both made by the job's
+    # migrations.
+    job_db, shell_db = b.work / "load_job.sqlite", b.work / "load_shell.sqlite"
+    for f in (job_db, shell_db):
+        remove_sqlite(f)
+        migrate(f"sqlite:{f}", "qonversion")
+
+    def shell(script: str) -> float:
+        t0 = time.monotonic()
+        subprocess.run(["sqlite3", "-bail", str(shell_db)], input=script, text=True, check=True,
+                       capture_output=True)
+        return time.monotonic() - t0
+
+    lite_set = set_list.replace("EXCLUDED", "excluded")
+    for p, name in ((1, "sqlite_fresh"), (2, "sqlite_existing")):
+        for k in range(chunks):
+            write_csv("sqlite", k * size, p)
+            if p == 1:
+                script = f".mode csv\nBEGIN;\n.import {csv} customer_metrics\nCOMMIT;\n"
+            else:
+                script = (f".mode csv\nBEGIN;\nCREATE TEMP TABLE batch AS SELECT * FROM "
+                          f"customer_metrics WHERE 0;\n.import {csv} batch\n"
+                          f"INSERT INTO customer_metrics ({columns}) SELECT {columns} FROM batch "
+                          f"WHERE true ON CONFLICT ({key_list}) DO UPDATE SET {lite_set};\nCOMMIT;\n")
+            add(name, alternate(lambda: job_load(f"sqlite:{job_db}", "qonversion", k * size, p),
+                                lambda: shell(script), k))
+    lite_ok = sqlite_rows(job_db) == n and sqlite_rows(shell_db) == n
+    csv.unlink(missing_ok=True)
+    for f in (job_db, shell_db):
+        remove_sqlite(f)
+
+    def rate(sec: float) -> str:
+        return f"{n / sec / 1000:.1f}k rows/s"
+
+    cases = (
+        ("pg_fresh", f"PostgreSQL, {n:,} rows, fresh", "psql COPY", 0.5, pg_ok),
+        ("pg_existing", f"PostgreSQL, {n:,} rows, over existing keys",
+         "psql COPY to temp + ON CONFLICT", 0.8, pg_ok),
+        ("sqlite_fresh", f"SQLite, {n:,} rows, fresh", "sqlite3 .import", 0.5, lite_ok),
+        ("sqlite_existing", f"SQLite, {n:,} rows, over existing keys",
+         "sqlite3 .import to temp + ON CONFLICT", 0.5, lite_ok))
+    for key, label, baseline, target, rows_ok in cases:
+        job_s, job_cpu, base_s = figures[key]
+        ratio = base_s / job_s
+        b.add("load", label, rate(job_s), f"{baseline}: {rate(base_s)}", ratio, f"≥ {target}",
+              ratio >= target and rows_ok,
+              f"{job_s:.2f} s vs {base_s:.2f} s; job CPU {job_cpu:.2f} s; "
+              f"batches of {figures['batch_rows']}"
+              + ("" if rows_ok else "; ROW COUNT WRONG"))
+    b.raw["load"] = {"rows": n, "chunks": chunks, **figures}
+
+
+SHELL_LOOP = r"""#!/usr/bin/env bash
+# What a user would write instead of the job: one curl and one psql per cell, in turn.
+set -euo pipefail
+while IFS=$'\t' read -r url window_from segment; do
+  body=$(curl -sS --fail --globoff "$url")
+  psql -X -q -v ON_ERROR_STOP=1 -v body="$body" -v wf="$window_from" -v seg="$segment" <<'SQL'
+INSERT INTO shell_metrics
+SELECT '2026-11-20T00:00:00Z', :'wf', :'seg', d.*
+  FROM json_to_record((:'body')::json -> 'data') AS d(
+       "clientsWithEvent" bigint, "activeSubscribers" bigint, "churnedSubscribers" float8,
+       "activeTrials" bigint, "canceledTrials" float8, "billingRetry" bigint,
+       "avgPaymentCount" numeric, "avgPrice" numeric, "sales" numeric)
+ON CONFLICT (snapshot_at, window_from, segment) DO UPDATE SET
+  clients_with_event = EXCLUDED.clients_with_event, active_subscribers = EXCLUDED.active_subscribers,
+  churned_subscribers = EXCLUDED.churned_subscribers, active_trials = EXCLUDED.active_trials,
+  canceled_trials = EXCLUDED.canceled_trials, billing_retry = EXCLUDED.billing_retry,
+  avg_payment_count = EXCLUDED.avg_payment_count, avg_price = EXCLUDED.avg_price,
+  sales = EXCLUDED.sales;
+SQL
+done < "$1"
+"""
+
+
+def case_baseline(b: Bench) -> None:
+    s = b.sizes
+    n, lat = s.shell_cells, s.latency_ms / 1000
+    log(f"== baseline: shell loop of curl + psql over {n} cells, L={s.latency_ms:g} ms")
+    psql("DROP TABLE IF EXISTS shell_metrics; CREATE TABLE shell_metrics ("
+         "snapshot_at timestamptz, window_from timestamptz, segment text, "
+         "clients_with_event bigint, active_subscribers bigint, churned_subscribers float8, "
+         "active_trials bigint, canceled_trials float8, billing_retry bigint, "
+         "avg_payment_count numeric, avg_price numeric, sales numeric, "
+         "PRIMARY KEY (snapshot_at, window_from, segment))")
+    script = b.work / "shell_loop.sh"
+    script.write_text(SHELL_LOOP)
+    with Mock(b.work, "--latency-ms", f"{s.latency_ms:g}") as mock:
+        cfg = b.work / "shell_cells.toml"
+        cfg.write_text(config_text(mock.base, f"sqlite:{b.work / 'unused.sqlite'}", cells_per_project=n, rpm=6e6,
+                                   concurrency=s.concurrency))
+        cells = b.work / "shell_cells.tsv"
+        write_urls(b, cfg, mock, cells, with_cells=True)
+        mock.reset()
+        shell = timed(["bash", str(script), str(cells)], stderr=subprocess.PIPE)
+        if shell.status != 0:
+            raise RuntimeError(f"the shell loop failed ({shell.status})")
+        shell_rows = int(psql("SELECT count(*) FROM shell_metrics"))
+        seq = run_job(b, mock, "baseline_c1", cells_per_project=n, rpm=6e6, concurrency=1)
+        par = run_job(b, mock, "baseline_cN", cells_per_project=n, rpm=6e6,
+                      concurrency=s.concurrency)
+    psql("DROP TABLE shell_metrics")
+    per_cell = shell.seconds / n * 1000
+    b.add("baseline", f"shell loop (curl + psql), {n} cells, sequential",
+          f"{shell.seconds:.2f} s", f"N × L = {n * lat:.2f} s", shell.seconds / (n * lat), "—", None,
+          f"{per_cell:.0f} ms per cell; {shell_rows} rows; {shell.cpu:.2f} s CPU (curl, psql, bash)")
+    b.add("baseline", "the job, concurrency 1, same cells and mock", f"{seq.measured.seconds:.2f} s",
+          f"shell loop: {shell.seconds:.2f} s", seq.measured.seconds / shell.seconds, "—", None,
+          f"{seq.rows} rows; {seq.measured.cpu:.2f} s CPU")
+    b.add("baseline", f"the job, concurrency {s.concurrency}, same cells and mock",
+          f"{par.measured.seconds:.2f} s", f"shell loop: {shell.seconds:.2f} s",
+          par.measured.seconds / shell.seconds, "—", None,
+          f"{par.rows} rows; shell loop is {shell.seconds / par.measured.seconds:.0f} × slower")
+    b.raw["baseline"] = {"shell": vars(shell), "job_c1": vars(seq.measured),
+                         "job_cN": vars(par.measured), "shell_rows": shell_rows}
+
+
+CASES = {"pacing": case_pacing, "adapting": case_adapting, "latency": case_latency,
+         "load": case_load, "cost": case_cost, "baseline": case_baseline}
+
+
+# ------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------
+
+def machine() -> str:
+    model = cores = "?"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        info = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+        model = info.get("Model name", "?").strip()
+        cores = info.get("CPU(s)", "?").strip()
+        hyper = info.get("Hypervisor vendor", "").strip()
+        if hyper:
+            model += f" ({hyper} guest)"
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    pg = subprocess.run(["psql", "-X", "-A", "-t", "-c", "SHOW server_version"],
+                        capture_output=True, text=True).stdout.strip()
+    lite = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()
+    return (f"{model}, {cores} CPUs, {mem:.0f} GiB RAM; {platform.system()} {platform.release()}; "
+            f"PostgreSQL {pg or '?'} (pg_virtualenv), SQLite {lite[0] if lite else '?'}, "
+            f"Python {platform.python_version()} (mock)")
+
+
+def markdown(b: Bench, *, command: str, started: str, minutes: float, loads: tuple,
+             smoke: bool) -> str:
+    lines = [f"Run {started} with `{command}` ({minutes:.1f} min; load average "
+             f"{loads[0]:.2f} before, {loads[1]:.2f} after).  ",
+             f"Machine: {machine()}.  ",
+             f"Commit: {git_describe()}.", "",
+             "| case | measured | bound / baseline (same run) | ratio | target | |",
+             "|---|---|---|---|---|---|"]
+    for r in b.rows:
+        verdict = "" if r.ok is None else ("ok" if r.ok else "**missed**")
+        if smoke and r.ok is not None:
+            verdict = "(smoke)" if r.ratio is not None else verdict
+        ratio = "" if r.ratio is None else f"{r.ratio:.3f}"
+        case = r.case + (f" — {r.note}" if r.note else "")
+        lines.append(f"| {case} | {r.measured} | {r.reference} | {ratio} | {r.target} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def git_describe() -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "etl", "sql"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" with uncommitted changes in etl/ or sql/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def update_readme(text: str) -> None:
+    readme = ROOT / "bench" / "README.md"
+    content = readme.read_text()
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    head, sep, rest = content.partition(begin)
+    _, sep2, tail = rest.partition(end)
+    if not sep or not sep2:
+        raise RuntimeError("bench/README.md lacks the results markers")
+    readme.write_text(head + begin + "\n" + text + end + tail)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--build-dir", default=str(ROOT / "build-bench"))
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (CI: under a minute)")
+    p.add_argument("--only", default="", help=f"comma-separated cases: {', '.join(CASES)}")
+    p.add_argument("--write-readme", action="store_true",
+                   help="put the table into bench/README.md between its results markers")
+    p.add_argument("--status-file", default="",
+                   help="write the exit status here and exit 0 (pg_virtualenv then stays quiet)")
+    p.add_argument("--command", default="bench/run", help="how this run was started (for the report)")
+    options = p.parse_args()
+    if shutil.which("psql") is None or "PGHOST" not in os.environ:
+        print("bench.py runs inside pg_virtualenv: use bench/run", file=sys.stderr)
+        return 64
+    chosen = [c for c in options.only.split(",") if c] or list(CASES)
+    unknown = set(chosen) - set(CASES)
+    if unknown:
+        p.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    t0 = time.monotonic()
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="qetl-bench-") as work:
+        b = Bench(Path(options.build_dir), SMOKE if options.smoke else FULL, Path(work))
+        failed = []
+        for name in chosen:
+            try:
+                CASES[name](b)
+            except Exception as e:  # one broken case must not hide the others' figures
+                failed.append(name)
+                log(f"!! {name} failed: {e}")
+                b.add(name, f"{name}: could not run", str(e)[:200], "", None, "", False)
+                for logfile in sorted(Path(work).glob("*.log")):
+                    tail = logfile.read_text(errors="replace").splitlines()[-5:]
+                    if tail:
+                        log(f"   {logfile.name}: " + " | ".join(tail))
+        minutes = (time.monotonic() - t0) / 60
+        text = markdown(b, command=options.command, started=started, minutes=minutes,
+                        loads=(load0, os.getloadavg()[0]), smoke=options.smoke)
+        results = Path(options.build_dir) / ("bench-smoke" if options.smoke else "bench-results")
+        results.with_suffix(".md").write_text(text)
+        results.with_suffix(".json").write_text(json.dumps(
+            {"sizes": vars(b.sizes), "raw": b.raw, "rows": [vars(r) for r in b.rows]}, indent=2))
+    print(text)
+    if options.write_readme and not failed:
+        update_readme(text)
+    # The targets hold for the full sizes only; a smoke run just has to run every case.
+    missed = [r for r in b.rows if r.ok is False and not options.smoke]
+    status = 1 if failed else (2 if missed else 0)
+    if options.status_file:
+        Path(options.status_file).write_text(f"{status}\n")
+        return 0
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
