@@ -2,6 +2,11 @@
 
 namespace qetl {
 
+const std::vector<CellFilter>& CellFilters::none() {
+  static const std::vector<CellFilter> empty;
+  return empty;
+}
+
 const char* to_string(WindowKind kind) {
   switch (kind) {
     case WindowKind::fixed: return "fixed";

@@ -14,7 +14,7 @@ using matrix_detail::FilterProduct;
 
 // One filter combination, the same for every project, environment and window bucket.
 struct Combination {
-  std::vector<CellFilter> filters;  // sorted by dimension name
+  CellFilters filters;  // sorted by dimension name; shared by every cell of the combination
   std::string segment;
 };
 
