@@ -49,8 +49,11 @@ struct RunSummary {
   ExitCode exit_code = ExitCode::ok;
 };
 
-// Cells of a run are batched up to this many rows or this many milliseconds.
-inline constexpr std::size_t kBatchRows = 500;
+// Cells of a run are batched up to this many rows or this many milliseconds. At the API's pace
+// the age decides (every 5 s); when answers come fast, a larger batch halves the per-row cost
+// of the upsert on PostgreSQL (bench/: 500 rows a batch loaded at 0.44 of COPY, 5,000 at ~0.6).
+// A batch of 5,000 rows is ~3 MB.
+inline constexpr std::size_t kBatchRows = 5000;
 inline constexpr int kBatchMillis = 5000;
 
 RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::atomic<int>& stop_signal);

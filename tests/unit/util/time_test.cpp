@@ -25,6 +25,8 @@ TEST(Time, FormatsForSqlAndLogs) {
   EXPECT_EQ(format_sql_timestamp(1709164800 + 3661), "2024-02-29 01:01:01");
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(format_sql_timestamp(-1), "1969-12-31 23:59:59");
+  EXPECT_EQ(format_sql_timestamp(253402300799), "9999-12-31 23:59:59");
+  EXPECT_EQ(format_sql_timestamp(4102444799), "2099-12-31 23:59:59");
 }
 
 TEST(Time, FloorsToCalendarUnits) {
