@@ -65,6 +65,10 @@ int command_migrate(const Options& o) {
   auto warehouse = open_warehouse(config.warehouse.url, config.warehouse.schema);
   const int before = warehouse->schema_version();
   const int applied = warehouse->migrate();
+  if (o.rebuild) {
+    warehouse->rebuild_derived();
+    log::info("rebuilt the tables derived from customer_metrics", {{"warehouse", warehouse->backend()}});
+  }
   log::info("schema up to date", {{"warehouse", warehouse->backend()}, {"from_version", std::to_string(before)},
                                   {"to_version", std::to_string(warehouse->schema_version())},
                                   {"applied", std::to_string(applied)}});
@@ -227,6 +231,7 @@ int run(int argc, char** argv) {
       case Command::plan: return command_plan(o);
       case Command::migrate: return command_migrate(o);
       case Command::run: return command_run(o);
+      case Command::check: throw EtlError(ExitCode::internal, "check: not implemented yet");
     }
   } catch (const EtlError& e) {
     log::error(e.what(), {{"exit_code", std::to_string(static_cast<int>(e.code()))}});

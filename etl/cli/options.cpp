@@ -15,13 +15,15 @@ const char* kUsage =
     "  qonversion-etl run     [-c FILE] [--snapshot TIME] [--resume] [--shard K/N] [--dry-run]\n"
     "                         [--metrics-file PATH] [--log-format text|json] [-q|-v]\n"
     "  qonversion-etl plan    [-c FILE] [--snapshot TIME] [--shard K/N]\n"
-    "  qonversion-etl migrate [-c FILE]\n"
+    "  qonversion-etl migrate [-c FILE] [--rebuild]\n"
+    "  qonversion-etl check   [-c FILE] [--snapshot TIME]\n"
     "  qonversion-etl --version | --help\n"
     "\n"
     "Commands:\n"
     "  run       fetch every cell of the matrix and upsert one row per cell\n"
     "  plan      print the cells and their request URLs (key masked); fetch nothing\n"
     "  migrate   create or upgrade the warehouse schema\n"
+    "  check     run the data checks again on the stored rows of a snapshot\n"
     "\n"
     "Run `qonversion-etl <command> --help` for the options of a command.\n";
 
@@ -35,6 +37,16 @@ cxxopts::Options command_options(Command command, const std::string& name) {
       cxxopts::value<std::string>()->default_value("text"))(
       "q,quiet", "warnings and errors only, no progress line (default: info and up)")(
       "v,verbose", "also one line per request: masked URL, status, attempt, duration (default: off)");
+  if (command == Command::check) {
+    o.add_options()("snapshot",
+                    "snapshot to check, ISO-8601 date or date-time in UTC (default: the newest stored snapshot)",
+                    cxxopts::value<std::string>());
+  }
+  if (command == Command::migrate) {
+    o.add_options()("rebuild",
+                    "also recompute every table derived from customer_metrics (the trend views' helpers) from "
+                    "scratch (default: off; run and migrate keep them up to date)");
+  }
   if (command == Command::run || command == Command::plan) {
     o.add_options()("snapshot",
                     "snapshot time, ISO-8601 date or date-time in UTC (default: now, truncated to snapshot_grain)",
@@ -88,8 +100,10 @@ Options parse_options(const std::vector<std::string>& args, const std::optional<
     out.command = Command::plan;
   } else if (first == "migrate") {
     out.command = Command::migrate;
+  } else if (first == "check") {
+    out.command = Command::check;
   } else {
-    throw UsageError("unknown command '" + first + "'; expected run, plan or migrate (see --help)");
+    throw UsageError("unknown command '" + first + "'; expected run, plan, migrate or check (see --help)");
   }
 
   cxxopts::Options spec = command_options(out.command, first);
@@ -113,7 +127,9 @@ Options parse_options(const std::vector<std::string>& args, const std::optional<
     if (r.count("quiet") != 0 && r.count("verbose") != 0) throw UsageError("-q and -v exclude each other");
     if (r.count("quiet") != 0) out.log_level = log::Level::warning;
     if (r.count("verbose") != 0) out.log_level = log::Level::debug;
-    if (out.command != Command::migrate) {
+    if (out.command == Command::migrate) out.rebuild = r.count("rebuild") != 0;
+    if (out.command == Command::check && r.count("snapshot") != 0) out.snapshot = r["snapshot"].as<std::string>();
+    if (out.command == Command::run || out.command == Command::plan) {
       if (r.count("snapshot") != 0) out.snapshot = r["snapshot"].as<std::string>();
       if (r.count("shard") != 0) {
         out.shard = r["shard"].as<std::string>();

@@ -8,7 +8,7 @@
 
 namespace qetl::cli {
 
-enum class Command { run, plan, migrate, version, help };
+enum class Command { run, plan, migrate, check, version, help };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/qonversion-etl/config.toml";
 
@@ -18,6 +18,7 @@ struct Options {
   std::optional<std::string> snapshot;  // --snapshot, as typed
   bool resume = false;
   bool dry_run = false;
+  bool rebuild = false;  // migrate --rebuild
   std::optional<std::string> shard;  // "K/N", validated by the runner
   std::optional<std::string> metrics_file;
   log::Format log_format = log::Format::text;

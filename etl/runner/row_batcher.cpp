@@ -25,7 +25,7 @@ void RowBatcher::flush_if_due() {
 
 void RowBatcher::flush() {
   if (!rows_.empty()) {
-    rows_upserted_ += warehouse_.upsert_metrics(rows_);
+    rows_upserted_ += warehouse_.upsert_metrics(rows_).rows_written;
     rows_.clear();
   }
   if (!failures_.empty()) {

@@ -13,6 +13,18 @@ void refuse_newer_schema(int database_version, int latest) {
   }
 }
 
+bool has_statements(const char* sql) {
+  for (const char* p = sql; *p != '\0'; ++p) {
+    if (*p == '-' && p[1] == '-') {
+      while (*p != '\0' && *p != '\n') ++p;
+      if (*p == '\0') return false;
+    } else if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+      return true;
+    }
+  }
+  return false;
+}
+
 const Migration* next_migration(const std::vector<Migration>& migrations, int database_version) {
   for (const auto& m : migrations) {
     if (m.version > database_version) return &m;

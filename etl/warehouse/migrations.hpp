@@ -26,6 +26,17 @@ inline int latest_version(const std::vector<Migration>& migrations) {
 // into a schema it does not understand.
 void refuse_newer_schema(int database_version, int latest);
 
+// The scripts that keep the structures derived from customer_metrics (the trend views' helpers)
+// up to date, from sql/<backend>/derived/: rebuild.sql recomputes them all from customer_metrics
+// (`migrate --rebuild`); after_upsert.sql runs in every PostgreSQL upsert transaction, after the
+// upsert, with that batch's rows in the temp table qetl_metrics_batch. Empty text: nothing to do.
+const char* postgres_rebuild_sql();
+const char* postgres_after_upsert_sql();
+const char* sqlite_rebuild_sql();
+
+// True when `sql` holds more than blanks and -- comments.
+bool has_statements(const char* sql);
+
 // The first migration newer than `database_version`, or nullptr when the database is current.
 const Migration* next_migration(const std::vector<Migration>& migrations, int database_version);
 

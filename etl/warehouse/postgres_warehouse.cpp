@@ -160,8 +160,8 @@ class PostgresWarehouse final : public Warehouse {
 
   // COPY into a temp table, then one INSERT ... ON CONFLICT: COPY is the fast path into
   // PostgreSQL, and the single upsert statement keeps the whole batch atomic.
-  std::size_t upsert_metrics(const std::vector<MetricsRow>& rows) override {
-    if (rows.empty()) return 0;
+  UpsertResult upsert_metrics(const std::vector<MetricsRow>& rows) override {
+    if (rows.empty()) return {};
     return writing("upserting customer_metrics", [&] {
       const auto unique = last_row_per_key(rows);
       pqxx::work tx(*conn_, "upsert_metrics");
@@ -174,8 +174,9 @@ class PostgresWarehouse final : public Warehouse {
         copy.complete();
       }
       const pqxx::result r = tx.exec0(upsert_from_batch_sql());
+      if (has_statements(postgres_after_upsert_sql())) tx.exec(postgres_after_upsert_sql());
       tx.commit();
-      return static_cast<std::size_t>(r.affected_rows());
+      return UpsertResult{static_cast<std::size_t>(r.affected_rows()), {}};
     });
   }
 
@@ -210,6 +211,30 @@ class PostgresWarehouse final : public Warehouse {
         cells.insert(std::move(key));
       }
       return cells;
+    });
+  }
+
+  std::vector<std::string> close_stale_runs(const RunRecord&) override { return {}; }
+
+  void visit_snapshot_rows(UnixSeconds, const std::vector<std::string>&,
+                           const std::function<void(const MetricsRow&)>&) override {
+    throw WarehouseError("visit_snapshot_rows: not implemented yet");
+  }
+  void visit_previous_rows(UnixSeconds, const std::vector<std::string>&,
+                           const std::function<void(const MetricsRow&)>&) override {
+    throw WarehouseError("visit_previous_rows: not implemented yet");
+  }
+  void replace_findings(UnixSeconds, const std::vector<std::string>&, const std::string&,
+                        const std::vector<DataCheckFinding>&) override {
+    throw WarehouseError("replace_findings: not implemented yet");
+  }
+
+  void rebuild_derived() override {
+    writing("rebuilding the trend views' tables", [&] {
+      pqxx::work tx(*conn_, "rebuild_derived");
+      keep_run_locks(tx);
+      if (has_statements(postgres_rebuild_sql())) tx.exec(postgres_rebuild_sql());
+      tx.commit();
     });
   }
 

@@ -170,8 +170,8 @@ class SqliteWarehouse final : public Warehouse {
     });
   }
 
-  std::size_t upsert_metrics(const std::vector<MetricsRow>& rows) override {
-    if (rows.empty()) return 0;
+  UpsertResult upsert_metrics(const std::vector<MetricsRow>& rows) override {
+    if (rows.empty()) return {};
     return guarded("upserting customer_metrics", [&] {
       const auto unique = last_row_per_key(rows);
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -182,7 +182,7 @@ class SqliteWarehouse final : public Warehouse {
         s.reset();
       }
       tx.commit();
-      return unique.size();
+      return UpsertResult{unique.size(), {}};
     });
   }
 
@@ -234,6 +234,29 @@ class SqliteWarehouse final : public Warehouse {
         cells.insert(std::move(key));
       }
       return cells;
+    });
+  }
+
+  std::vector<std::string> close_stale_runs(const RunRecord&) override { return {}; }
+
+  void visit_snapshot_rows(UnixSeconds, const std::vector<std::string>&,
+                           const std::function<void(const MetricsRow&)>&) override {
+    throw WarehouseError("visit_snapshot_rows: not implemented yet");
+  }
+  void visit_previous_rows(UnixSeconds, const std::vector<std::string>&,
+                           const std::function<void(const MetricsRow&)>&) override {
+    throw WarehouseError("visit_previous_rows: not implemented yet");
+  }
+  void replace_findings(UnixSeconds, const std::vector<std::string>&, const std::string&,
+                        const std::vector<DataCheckFinding>&) override {
+    throw WarehouseError("replace_findings: not implemented yet");
+  }
+
+  void rebuild_derived() override {
+    guarded("rebuilding the trend views' tables", [&] {
+      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+      if (has_statements(sqlite_rebuild_sql())) db_.exec(sqlite_rebuild_sql());
+      tx.commit();
     });
   }
 

@@ -2,6 +2,7 @@
 // One interface for both warehouses; the backend is chosen by the URL scheme in
 // open_warehouse(). SQLite and libpqxx are confined to their own .cpp files.
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,6 +67,41 @@ struct RunRecord {
   std::string config_sha256;
   std::string host;
   std::string message;
+  std::int64_t data_check_findings = 0;  // findings recorded for the snapshot after the run
+  // The run's scope (SPEC "Warehouse tables", stale runs): the projects it loads and its shard
+  // ("K/N" or "all"). Stored as etl_runs.projects (JSON array) and etl_runs.shard.
+  std::vector<std::string> projects;
+  std::string shard = "all";
+};
+
+// A row of a batch the warehouse refused (a value it cannot store): the rest of the batch is
+// committed all the same, and the runner records the cell as failed with this reason.
+struct RefusedRow {
+  std::size_t index = 0;  // into the rows passed to upsert_metrics
+  std::string reason;     // the database's reason, one line, secrets masked
+};
+
+// What one upsert_metrics call committed.
+struct UpsertResult {
+  std::size_t rows_written = 0;  // committed (inserted or updated)
+  std::vector<RefusedRow> refused;
+};
+
+// One etl_data_checks row (SPEC "Data checks"): a finding about one cell of one snapshot.
+struct DataCheckFinding {
+  std::string run_id;
+  UnixSeconds snapshot_at = 0;
+  std::string project;
+  int environment = 1;
+  std::string window_name;
+  UnixSeconds window_from = 0;
+  std::string segment;
+  std::string check_name;  // subset_exceeds_superset | empty_after_nonempty | count_decreased | large_change
+  std::string severity;    // warning | error
+  std::string metric;      // a customer_metrics column, e.g. active_subscribers
+  std::optional<double> observed;
+  std::optional<double> expected;
+  std::string message;
 };
 
 // One etl_cell_failures row: a cell that failed for good in a run.
@@ -122,10 +158,39 @@ class Warehouse {
   virtual void start_run(const RunRecord& run) = 0;   // inserts the etl_runs row
   virtual void finish_run(const RunRecord& run) = 0;  // updates it by run_id
 
-  // Upserts all rows in one transaction: either every row is committed or none is.
-  // Returns the number of rows written (inserted or updated).
-  virtual std::size_t upsert_metrics(const std::vector<MetricsRow>& rows) = 0;
+  // Upserts the rows and commits them. A row the database refuses for its data (a value it
+  // cannot store: SQLSTATE classes 22/23, SQLite constraint/too big) does not take the others
+  // down: it is left out and reported in `refused`. Anything else (connection, timeout, lock)
+  // throws WarehouseError and commits nothing of this call.
+  virtual UpsertResult upsert_metrics(const std::vector<MetricsRow>& rows) = 0;
+  // Records failed cells; a failure row refused for its data is stored with its error text
+  // replaced by the database's reason, never lost and never taking the others down.
   virtual void record_failures(const std::vector<CellFailure>& failures) = 0;
+
+  // Marks `running` etl_runs rows whose scope overlaps `finder`'s (a project in common and
+  // shards that can share a cell, see shards_overlap) `interrupted`, with finished_at and a
+  // message naming finder.run_id; the caller holds the locks of that scope, so their process is
+  // gone. Returns their run_ids. `finder` itself is never touched.
+  virtual std::vector<std::string> close_stale_runs(const RunRecord& finder) = 0;
+
+  // The data checks' input (SPEC "Data checks"). Calls `visit` for every customer_metrics row of
+  // `snapshot_at` of the given projects (all projects when empty).
+  virtual void visit_snapshot_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
+                                   const std::function<void(const MetricsRow&)>& visit) = 0;
+  // For every series with a row in `snapshot_at` (of those projects), its newest row before
+  // `snapshot_at`, in one query. A series is (project, environment, window_name, segment), plus
+  // window_from for cohort windows, as in the trend views.
+  virtual void visit_previous_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
+                                   const std::function<void(const MetricsRow&)>& visit) = 0;
+  // Replaces every etl_data_checks row of `snapshot_at` (of those projects) by `findings`, in
+  // one transaction, and sets etl_runs.data_check_findings of `run_id` to their number when
+  // such a run row exists.
+  virtual void replace_findings(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
+                                const std::string& run_id, const std::vector<DataCheckFinding>& findings) = 0;
+
+  // Brings every structure derived from customer_metrics (what keeps the trend views fast) up
+  // to date from scratch (`migrate --rebuild`), in one transaction.
+  virtual void rebuild_derived() = 0;
 
   // The cells that already have a customer_metrics row for this snapshot (for --resume).
   virtual std::set<CellKey> stored_cells(UnixSeconds snapshot_at) = 0;

@@ -134,7 +134,7 @@ TYPED_TEST(MigrationUpgrade, TheViewsAndTheWriterWorkOnTheUpgradedData) {
   next.metrics = {1300, 320, 40, 6, 12.0, 33.0, "1.5", "9.99", "381000.5"};
   next.fetched_at = next.snapshot_at + 90;
   next.run_id = "run-new";
-  ASSERT_EQ(w->upsert_metrics({next}), 1u);
+  ASSERT_EQ(w->upsert_metrics({next}).rows_written, 1u);
   RunRecord old_run;
   old_run.run_id = "run-old";
   old_run.started_at = parse_utc_timestamp("2024-03-10T00:01:00");

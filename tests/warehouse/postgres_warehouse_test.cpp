@@ -52,7 +52,7 @@ TEST_F(PostgresWarehouseTest, EveryTableAndColumnCarriesAComment) {
   const pqxx::result tables = query(
       "SELECT c.relname, COALESCE(obj_description(c.oid, 'pg_class'), '') FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = " + schema + " AND c.relkind = 'r'");
-  EXPECT_EQ(tables.size(), 5u);  // 001: four tables; 002: etl_run_locks
+  EXPECT_EQ(tables.size(), 6u);  // 001: four tables; 002: etl_run_locks; 005: etl_data_checks
   for (const auto& t : tables) EXPECT_GT(t[1].size(), 20u) << "table " << t[0].c_str() << " has no useful comment";
   const pqxx::result columns = query(
       "SELECT c.relname || '.' || a.attname, COALESCE(col_description(c.oid, a.attnum), '') FROM pg_attribute a "
@@ -90,7 +90,7 @@ TEST_F(PostgresWarehouseTest, AfterTheServerDropsTheSessionWritesStillGoToTheCon
   auto w = open_warehouse(db().uri(), kSchema);
   w->migrate();
   MetricsRow r = row();
-  ASSERT_EQ(w->upsert_metrics({r}), 1u);
+  ASSERT_EQ(w->upsert_metrics({r}).rows_written, 1u);
   query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
         "AND application_name = 'qonversion-etl'");
   // libpqxx reconnects on a later call; until then each call is a WarehouseError, never a crash.
@@ -98,7 +98,7 @@ TEST_F(PostgresWarehouseTest, AfterTheServerDropsTheSessionWritesStillGoToTheCon
   bool written = false;
   for (int attempt = 0; attempt < 5 && !written; ++attempt) {
     try {
-      written = w->upsert_metrics({r}) == 1u;
+      written = w->upsert_metrics({r}).rows_written == 1u;
     } catch (const WarehouseError& e) {
       EXPECT_NE(std::string(e.what()).find("connection"), std::string::npos) << e.what();
     }
@@ -114,7 +114,7 @@ TEST_F(PostgresWarehouseTest, SchemaNameIsQuotedAsAnIdentifier) {
   db().reset_schema(odd);
   auto w = open_warehouse(db().uri(), odd);
   w->migrate();
-  EXPECT_EQ(w->upsert_metrics({row()}), 1u);
+  EXPECT_EQ(w->upsert_metrics({row()}).rows_written, 1u);
   pqxx::connection c(db().conninfo());
   pqxx::work tx(c);
   EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM " + tx.quote_name(odd) + ".customer_metrics")[0].as<int>(), 1);
@@ -128,7 +128,7 @@ TEST_F(PostgresWarehouseTest, SchemaCreatedBeforehandByADbaIsUsed) {
   query(std::string("CREATE SCHEMA ") + kSchema);
   auto w = open_warehouse(db().uri(), kSchema);
   EXPECT_EQ(w->migrate(), w->latest_schema_version());
-  EXPECT_EQ(w->upsert_metrics({row()}), 1u);
+  EXPECT_EQ(w->upsert_metrics({row()}).rows_written, 1u);
   EXPECT_EQ(query("SELECT COUNT(*) FROM qetl_test.customer_metrics")[0][0].as<int>(), 1);
 }
 
@@ -144,7 +144,7 @@ TEST_F(PostgresWarehouseTest, TimestampsAreUtcInstantsWhateverTheSessionTimeZone
   ::unsetenv("PGTZ");
   w->migrate();
   const MetricsRow r = row();
-  ASSERT_EQ(w->upsert_metrics({r}), 1u);
+  ASSERT_EQ(w->upsert_metrics({r}).rows_written, 1u);
   const pqxx::result got = query(
       "SELECT EXTRACT(EPOCH FROM snapshot_at)::bigint, EXTRACT(EPOCH FROM window_from)::bigint, "
       "EXTRACT(EPOCH FROM fetched_at)::bigint FROM qetl_test.customer_metrics");

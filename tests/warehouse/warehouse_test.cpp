@@ -209,20 +209,20 @@ TYPED_TEST(WarehouseTest, ConcurrentMigratorsAllSucceedAndApplyEachMigrationOnce
 
 TYPED_TEST(WarehouseTest, UpsertStoresEveryColumnWithNullsForUnfilteredDimensions) {
   auto w = this->migrated();
-  EXPECT_EQ(w->upsert_metrics(three_rows()), 3u);
+  EXPECT_EQ(w->upsert_metrics(three_rows()).rows_written, 3u);
   EXPECT_EQ(this->count("customer_metrics"), 3u);
   for (const auto& r : three_rows()) this->expect_stored(r);
 }
 
 TYPED_TEST(WarehouseTest, EmptyBatchWritesNothing) {
   auto w = this->migrated();
-  EXPECT_EQ(w->upsert_metrics({}), 0u);
+  EXPECT_EQ(w->upsert_metrics({}).rows_written, 0u);
   EXPECT_EQ(this->count("customer_metrics"), 0u);
 }
 
 TYPED_TEST(WarehouseTest, SameSnapshotAgainUpdatesRowsInPlace) {
   auto w = this->migrated();
-  ASSERT_EQ(w->upsert_metrics(three_rows()), 3u);
+  ASSERT_EQ(w->upsert_metrics(three_rows()).rows_written, 3u);
   std::vector<MetricsRow> rerun = three_rows();
   for (auto& r : rerun) {
     r.metrics.clients_with_event += 10;
@@ -233,21 +233,21 @@ TYPED_TEST(WarehouseTest, SameSnapshotAgainUpdatesRowsInPlace) {
     r.run_id = "run-2";
   }
   rerun[2].dimensions[0].reset();  // a value can become NULL
-  EXPECT_EQ(w->upsert_metrics(rerun), 3u);
+  EXPECT_EQ(w->upsert_metrics(rerun).rows_written, 3u);
   EXPECT_EQ(this->count("customer_metrics"), 3u);
   for (const auto& r : rerun) this->expect_stored(r);
 }
 
 TYPED_TEST(WarehouseTest, NewSnapshotAddsRowsAndLeavesTheOldOnes) {
   auto w = this->migrated();
-  ASSERT_EQ(w->upsert_metrics(three_rows()), 3u);
+  ASSERT_EQ(w->upsert_metrics(three_rows()).rows_written, 3u);
   std::vector<MetricsRow> next = three_rows();
   for (auto& r : next) {
     r.snapshot_at = kNextSnapshot;
     r.run_id = "run-2";
     r.metrics.active_trials = 77;
   }
-  EXPECT_EQ(w->upsert_metrics(next), 3u);
+  EXPECT_EQ(w->upsert_metrics(next).rows_written, 3u);
   EXPECT_EQ(this->count("customer_metrics"), 6u);
   for (const auto& r : three_rows()) this->expect_stored(r);
   for (const auto& r : next) this->expect_stored(r);
@@ -255,7 +255,7 @@ TYPED_TEST(WarehouseTest, NewSnapshotAddsRowsAndLeavesTheOldOnes) {
 
 TYPED_TEST(WarehouseTest, BatchWithARowViolatingACheckCommitsNothing) {
   auto w = this->migrated();
-  ASSERT_EQ(w->upsert_metrics({unfiltered_row()}), 1u);
+  ASSERT_EQ(w->upsert_metrics({unfiltered_row()}).rows_written, 1u);
   MetricsRow changed = unfiltered_row();
   changed.metrics.sales = "1";
   changed.run_id = "run-2";
@@ -271,7 +271,7 @@ TYPED_TEST(WarehouseTest, BatchWithARowViolatingACheckCommitsNothing) {
   EXPECT_EQ(this->count("customer_metrics"), 1u);
   this->expect_stored(unfiltered_row());  // the committed row is untouched
   // The warehouse is still usable after the failed batch.
-  EXPECT_EQ(w->upsert_metrics({changed}), 1u);
+  EXPECT_EQ(w->upsert_metrics({changed}).rows_written, 1u);
   this->expect_stored(changed);
 }
 
@@ -289,7 +289,7 @@ TYPED_TEST(WarehouseTest, DuplicateKeyInOneBatchKeepsTheLastRow) {
   MetricsRow second = unfiltered_row();
   second.metrics.active_subscribers = 999;
   second.run_id = "run-later";
-  EXPECT_EQ(w->upsert_metrics({first, two_filter_row(), second}), 2u);
+  EXPECT_EQ(w->upsert_metrics({first, two_filter_row(), second}).rows_written, 2u);
   EXPECT_EQ(this->count("customer_metrics"), 2u);
   this->expect_stored(second);
   this->expect_stored(two_filter_row());
@@ -305,7 +305,7 @@ TYPED_TEST(WarehouseTest, TextWithTabsNewlinesBackslashesAndQuotesSurvives) {
   r.dimensions[*dimension_index("ad_name")] = "quote' double\" ünïcødé ✓";
   r.dimensions[*dimension_index("locale")] = "";  // empty text is not NULL
   r.run_id = "run'; DROP TABLE etl_runs; --";
-  ASSERT_EQ(w->upsert_metrics({r}), 1u);
+  ASSERT_EQ(w->upsert_metrics({r}).rows_written, 1u);
   this->expect_stored(r);
   EXPECT_TRUE(this->backend.table_exists("etl_runs"));
 }
@@ -316,7 +316,7 @@ TYPED_TEST(WarehouseTest, DecimalsAreStoredWithoutRounding) {
   r.metrics.sales = "380276.24";
   r.metrics.avg_price = "1234567890.1234567891";  // 20 significant digits
   r.metrics.avg_payment_count = "0.000001";
-  ASSERT_EQ(w->upsert_metrics({r}), 1u);
+  ASSERT_EQ(w->upsert_metrics({r}).rows_written, 1u);
   const Rows got = this->backend.query("SELECT sales, avg_price, avg_payment_count FROM customer_metrics");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0][0], "380276.24");
@@ -419,10 +419,10 @@ TYPED_TEST(WarehouseTest, RecordFailuresUpsertsOneRowPerCell) {
 
 TYPED_TEST(WarehouseTest, StoredCellsListsExactlyTheKeysOfThatSnapshot) {
   auto w = this->migrated();
-  ASSERT_EQ(w->upsert_metrics(three_rows()), 3u);
+  ASSERT_EQ(w->upsert_metrics(three_rows()).rows_written, 3u);
   MetricsRow later = two_filter_row();
   later.snapshot_at = kNextSnapshot;
-  ASSERT_EQ(w->upsert_metrics({later}), 1u);
+  ASSERT_EQ(w->upsert_metrics({later}).rows_written, 1u);
 
   std::set<CellKey> want;
   for (const auto& r : three_rows()) want.insert({r.project, r.environment, r.window_name, r.window_from, r.segment});
@@ -462,7 +462,7 @@ TYPED_TEST(WarehouseTest, ReopenedWarehouseSeesEarlierRunsData) {
   {
     auto w = this->migrated();
     EXPECT_EQ(w->backend(), TypeParam::kName);
-    ASSERT_EQ(w->upsert_metrics(three_rows()), 3u);
+    ASSERT_EQ(w->upsert_metrics(three_rows()).rows_written, 3u);
   }
   auto again = this->backend.open();
   EXPECT_EQ(again->schema_version(), again->latest_schema_version());

@@ -1,0 +1,2 @@
+-- Runs in every upsert transaction after the upsert; the batch is in qetl_metrics_batch.
+-- Nothing to maintain yet.

@@ -1,0 +1,2 @@
+-- Recomputes every structure derived from customer_metrics (qonversion-etl migrate --rebuild).
+-- Nothing is derived yet.
