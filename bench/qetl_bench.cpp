@@ -269,13 +269,14 @@ int cmd_load(const Args& a) {
   const double cpu0 = cpu_seconds();
   const auto t0 = Clock::now();
   const std::size_t batch_rows = std::stoul(a.get("batch-rows", std::to_string(qetl::kBatchRows)));
-  qetl::RowBatcher batcher(*warehouse, batch_rows, std::chrono::milliseconds(qetl::kBatchMillis));
+  const qetl::SystemClock clock;
+  qetl::RowBatcher batcher(*warehouse, batch_rows, std::chrono::milliseconds(qetl::kBatchMillis), clock, nullptr);
   // --progress K: elapsed seconds every K rows on stderr (does the cost per row grow with the table?)
   const std::size_t progress = std::stoul(a.get("progress", "0"));
   auto last = t0;
   for (std::size_t i = first; i < first + rows; ++i) {
     gen.fill(i, row);
-    batcher.add_row(row);
+    batcher.add_row(i, row);
     if (progress != 0 && (i + 1 - first) % progress == 0) {
       std::fprintf(stderr, "%zu rows: %.3f s, last %zu in %.3f s\n", i + 1 - first, seconds_since(t0), progress,
                    std::chrono::duration<double>(Clock::now() - last).count());

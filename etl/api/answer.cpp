@@ -1,77 +1,65 @@
 #include "api/answer.hpp"
 
-#include <cctype>
-#include <cstdio>
-#include <cstring>
-
 #include "api/metrics_json.hpp"
+#include "util/text.hpp"
 
 namespace qetl {
+namespace {
 
-std::optional<double> parse_retry_after(const std::string& value, UnixSeconds now) {
-  if (value.empty()) return std::nullopt;
-  bool digits = true;
-  for (char c : value) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-  if (digits) {
-    if (value.size() > 9) return std::nullopt;
-    return std::stod(value);
+AnswerKind transport_kind(TransportError e) {
+  switch (e) {
+    case TransportError::none: return AnswerKind::metrics;
+    case TransportError::timeout: return AnswerKind::timeout;
+    case TransportError::connect_failed: return AnswerKind::connect_failed;
+    case TransportError::connection_reset: return AnswerKind::connection_reset;
+    case TransportError::tls_handshake: return AnswerKind::tls_handshake;
+    case TransportError::tls_untrusted: return AnswerKind::tls_untrusted;
+    case TransportError::body_too_large: return AnswerKind::body_too_large;
+    case TransportError::aborted: return AnswerKind::aborted;
+    case TransportError::other: return AnswerKind::transport_other;
   }
-  // IMF-fixdate, the only HTTP-date form senders may generate (RFC 9110 5.6.7).
-  char weekday[4] = {0}, month[4] = {0}, zone[4] = {0};
-  int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
-  if (std::sscanf(value.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s", weekday, &day, month, &year, &hh, &mm, &ss, zone) != 8 ||
-      std::strcmp(zone, "GMT") != 0) {
-    return std::nullopt;
-  }
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  for (unsigned m = 0; m < 12; ++m) {
-    if (std::strcmp(month, kMonths[m]) == 0) {
-      const UnixSeconds at = days_from_civil(CivilDate{year, m + 1, static_cast<unsigned>(day)}) * 86400 + hh * 3600 + mm * 60 + ss;
-      return at > now ? static_cast<double>(at - now) : 0.0;
-    }
-  }
-  return std::nullopt;
+  return AnswerKind::transport_other;
 }
 
-Answer interpret_answer(const HttpResult& result, UnixSeconds now) {
+}  // namespace
+
+AnswerKind classify(const HttpResult& r) {
+  if (r.transport != TransportError::none) return transport_kind(r.transport);
+  const long s = r.status;
+  if (s >= 200 && s <= 299) return AnswerKind::metrics;
+  if (s >= 300 && s <= 399) return AnswerKind::redirect;
+  if (s == 401 || s == 403) return AnswerKind::key_rejected;
+  if (s == 404) return AnswerKind::not_found;
+  if (s == 408) return AnswerKind::request_timeout;
+  if (s == 429) return AnswerKind::rate_limited;
+  if (s >= 400 && s <= 499) return AnswerKind::bad_request;
+  if (s >= 500 && s <= 599) return AnswerKind::server_error;
+  return AnswerKind::unexpected_status;
+}
+
+Answer read_answer(const HttpResult& r, std::string_view api_key) {
   Answer a;
-  a.http_status = result.status;
-  if (result.transport == TransportError::aborted) {
-    a.kind = AnswerKind::aborted;
-    a.message = "aborted: the run is stopping";
-    return a;
-  }
-  if (result.transport != TransportError::none) {
-    a.kind = result.transport == TransportError::tls ? AnswerKind::cell_rejected : AnswerKind::retryable;
-    a.message = std::string(to_string(result.transport)) + ": " + result.transport_message;
-    return a;
-  }
-  const long s = result.status;
-  if (s == 200) {
-    MetricsParse parsed = parse_metrics_body(result.body);
+  a.kind = classify(r);
+  a.http_status = r.status;
+  a.retry_after_seconds = r.retry_after_seconds;
+  std::string message;
+  if (r.transport != TransportError::none) {
+    message = std::string(to_string(r.transport)) + ": " + r.transport_message;
+  } else if (a.kind == AnswerKind::metrics) {
+    MetricsParse parsed = parse_metrics_body(r.body);
     if (parsed.metrics) {
-      a.kind = AnswerKind::metrics;
       a.metrics = std::move(parsed.metrics);
     } else {
-      a.kind = AnswerKind::retryable;
-      a.message = "HTTP 200 with an unreadable body: " + parsed.error;
+      a.kind = AnswerKind::unreadable_body;
+      message = "HTTP " + std::to_string(r.status) + " with an unreadable body: " + parsed.error;
     }
-    return a;
-  }
-  a.message = "HTTP " + std::to_string(s) + ": " + api_error_message(result.body);
-  if (result.retry_after) a.retry_after_seconds = parse_retry_after(*result.retry_after, now);
-  if (s == 429) {
-    a.kind = AnswerKind::retryable;
-    a.rate_limited = true;
-  } else if (s >= 500 || s == 408) {
-    a.kind = AnswerKind::retryable;
-  } else if (s == 401 || s == 403) {
-    a.kind = AnswerKind::key_rejected;
-  } else if (s == 404) {
-    a.kind = AnswerKind::wrong_base_url;
+  } else if (a.kind == AnswerKind::redirect) {
+    message = "HTTP " + std::to_string(r.status) + " redirect" +
+              (r.location.empty() ? std::string() : " to " + r.location);
   } else {
-    a.kind = AnswerKind::cell_rejected;
+    message = "HTTP " + std::to_string(r.status) + ": " + api_error_message(r.body);
   }
+  a.message = clean_text(cut_out_secret(std::move(message), api_key), 500);
   return a;
 }
 

@@ -4,7 +4,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -31,7 +33,6 @@ struct Transfer {
   HttpClient::RequestId id = 0;
   EasyHandle easy;
   std::string body;
-  std::optional<std::string> retry_after;
   std::string content_encoding;
   bool too_large = false;
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -61,51 +62,15 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     const auto first = value.find_first_not_of(" \t");
     const auto last = value.find_last_not_of(" \t\r\n");
     value = first == std::string::npos ? std::string() : value.substr(first, last - first + 1);
-    if (name == "retry-after") t->retry_after = value;
     if (name == "content-encoding") t->content_encoding = value;
   } else if (line.rfind("HTTP/", 0) == 0) {
     // A new response (after a 100-continue, say) starts: forget the previous one's headers.
-    t->retry_after.reset();
     t->content_encoding.clear();
   }
   return n;
 }
 
-TransportError classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OK: return TransportError::none;
-    case CURLE_OPERATION_TIMEDOUT: return TransportError::timeout;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return TransportError::connect_failed;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_BAD_CONTENT_ENCODING: return TransportError::connection_reset;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: return TransportError::tls;
-    default: return TransportError::other;
-  }
-}
-
 }  // namespace
-
-const char* to_string(TransportError e) {
-  switch (e) {
-    case TransportError::none: return "none";
-    case TransportError::timeout: return "timeout";
-    case TransportError::connect_failed: return "connect failed";
-    case TransportError::connection_reset: return "connection reset";
-    case TransportError::tls: return "TLS error";
-    case TransportError::body_too_large: return "body too large";
-    case TransportError::aborted: return "aborted";
-    case TransportError::other: return "transfer failed";
-  }
-  return "transfer failed";
-}
 
 CurlGlobal::CurlGlobal() {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
@@ -125,13 +90,23 @@ struct HttpClient::Impl {
     HttpResult r;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t.started).count();
     curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &r.status);
-    r.transport = t.too_large ? TransportError::body_too_large : classify(code);
+    r.transport = t.too_large ? TransportError::body_too_large : transport_error_from_curl(code);
     if (r.transport != TransportError::none) {
       r.transport_message = t.error_buffer[0] != '\0' ? t.error_buffer : curl_easy_strerror(code);
       if (t.too_large) r.transport_message = "answer larger than " + std::to_string(kMaxBodyBytes) + " bytes";
     }
     r.body = std::move(t.body);
-    r.retry_after = std::move(t.retry_after);
+    // libcurl reads Retry-After in both forms (delta-seconds and HTTP-date); 0 when absent.
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(t.easy.get(), CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
+      r.retry_after_seconds = static_cast<double>(retry_after);
+    }
+    if (r.status >= 300 && r.status < 400) {
+      const char* location = nullptr;
+      if (curl_easy_getinfo(t.easy.get(), CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr) {
+        r.location = location;
+      }
+    }
     r.content_encoding = std::move(t.content_encoding);
     return r;
   }
@@ -212,6 +187,11 @@ std::vector<std::pair<HttpClient::RequestId, HttpResult>> HttpClient::poll(int t
     impl_->idle.push_back(std::move(t->easy));
   }
   return done;
+}
+
+std::vector<std::pair<HttpClient::RequestId, HttpResult>> HttpClient::wait(SteadyTime deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return poll(static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1000)));
 }
 
 std::size_t HttpClient::in_flight() const { return impl_->transfers.size(); }

@@ -1,37 +1,15 @@
 #pragma once
 // Many GET requests in flight at once over libcurl's multi interface, with keep-alive
 // reuse, gzip and TLS verification always on. Only http_client.cpp includes curl.h.
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "api/transport.hpp"
+
 namespace qetl {
-
-// What went wrong below HTTP; kept apart from the status code (a 500 is not a transport error).
-enum class TransportError {
-  none,
-  timeout,            // the whole-request timeout passed
-  connect_failed,     // refused, unreachable, DNS failure
-  connection_reset,   // the peer closed or reset the connection mid-answer
-  tls,                // certificate or handshake failure
-  body_too_large,
-  aborted,            // abort_all() (signal)
-  other,
-};
-const char* to_string(TransportError e);
-
-struct HttpResult {
-  TransportError transport = TransportError::none;
-  std::string transport_message;  // libcurl's explanation; may contain the URL: redact before printing
-  long status = 0;                // 0 when no answer arrived
-  std::string body;
-  std::optional<std::string> retry_after;  // the Retry-After header, verbatim
-  std::string content_encoding;             // as the server sent it ("gzip"); the body is decoded
-  double seconds = 0;                      // from start to finish
-};
 
 struct HttpClientOptions {
   std::string user_agent;
@@ -48,22 +26,22 @@ struct CurlGlobal {
   CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
 
-class HttpClient {
+class HttpClient final : public Transport {
  public:
-  using RequestId = std::uint64_t;
-
   explicit HttpClient(HttpClientOptions options);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  RequestId start(const std::string& url);
+  RequestId start(const std::string& url) override;
   // Drives the transfers for up to timeout_ms (less when one finishes or wake() is called)
   // and returns the requests that finished.
   std::vector<std::pair<RequestId, HttpResult>> poll(int timeout_ms);
+  // poll() until `deadline` at the latest (steady clock).
+  std::vector<std::pair<RequestId, HttpResult>> wait(SteadyTime deadline) override;
   std::size_t in_flight() const;
   // Ends every transfer in flight; each is reported by the next poll() as aborted.
-  void abort_all();
+  void abort_all() override;
   // Makes a poll() that is waiting return at once; safe from another thread.
   void wake();
 

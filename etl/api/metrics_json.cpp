@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "util/text.hpp"
+
 namespace qetl {
 namespace {
 
@@ -37,12 +39,7 @@ bool is_json_number(std::string_view s) {
   return i == s.size();
 }
 
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  out += s.substr(0, 40);
-  if (s.size() > 40) out += "...";
-  return out + "\"";
-}
+std::string quoted(std::string_view s) { return "\"" + clean_text(s, 40) + "\""; }
 
 class FieldReader {
  public:
@@ -115,34 +112,19 @@ class FieldReader {
   std::string error_;
 };
 
-std::string printable_excerpt(std::string_view body) {
-  std::string out;
-  bool space = false;
-  for (unsigned char c : body) {
-    if (out.size() >= 120) {
-      out += "...";
-      break;
-    }
-    if (c < 0x20 || c == 0x7f) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += static_cast<char>(c);
-  }
-  return out;
-}
+// At most this much of a body is quoted in a message.
+constexpr std::size_t kExcerptBytes = 120;
 
 }  // namespace
 
 MetricsParse parse_metrics_body(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(body.data(), body.size());
+  // Iterative: a body nested 150,000 levels deep (any unknown field) costs heap, never the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     if (body.empty()) return {std::nullopt, "empty body"};
     return {std::nullopt, std::string("body is not JSON (") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                              " at offset " + std::to_string(doc.GetErrorOffset()) + "): " + printable_excerpt(body)};
+                              " at offset " + std::to_string(doc.GetErrorOffset()) + "): " + clean_text(body, kExcerptBytes)};
   }
   if (!doc.IsObject()) return {std::nullopt, "body is not a JSON object"};
   const auto data = doc.FindMember("data");
@@ -165,7 +147,7 @@ MetricsParse parse_metrics_body(std::string_view body) {
 
 std::string api_error_message(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (!doc.HasParseError() && doc.IsObject()) {
     std::string message;
     const auto msg = doc.FindMember("message");
@@ -190,10 +172,10 @@ std::string api_error_message(std::string_view body) {
         }
       }
     }
-    if (!message.empty()) return printable_excerpt(message);
+    if (!message.empty()) return clean_text(message, 400);
   }
   if (body.empty()) return "empty body";
-  return "unexpected body: " + printable_excerpt(body);
+  return "unexpected body: " + clean_text(body, kExcerptBytes);
 }
 
 }  // namespace qetl

@@ -5,24 +5,29 @@
 namespace qetl {
 
 RequestPacer::RequestPacer(double requests_per_minute)
-    : configured_(requests_per_minute), rate_(requests_per_minute), floor_(std::min(requests_per_minute, 1.0)) {}
+    : configured_(requests_per_minute),
+      rate_(requests_per_minute),
+      // Never slower than one request a minute, or 1/20 of the configured rate if that is lower.
+      floor_(std::min(requests_per_minute, std::max(1.0, requests_per_minute / 20))) {}
 
-void RequestPacer::on_request_started(Clock::time_point now) {
-  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_seconds()));
-  next_start_ = std::max(next_start_, now + interval);
-}
+Duration RequestPacer::interval() const { return seconds_as_duration(60.0 / rate_); }
 
-void RequestPacer::on_rate_limited(Clock::time_point not_before) {
-  rate_ = std::max(floor_, rate_ / 2);
-  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_seconds()));
-  next_start_ = std::max({next_start_, not_before, Clock::now() + interval});
+void RequestPacer::on_request_started(SteadyTime now) { next_start_ = std::max(next_start_, now + interval()); }
+
+void RequestPacer::on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold) {
+  const bool same_event = last_drop_ && sent_at < *last_drop_;
+  if (!same_event) {
+    ceiling_ = std::min(ceiling_.value_or(rate_), rate_);
+    rate_ = std::max(floor_, rate_ * kDecrease);
+    last_drop_ = now;
+    events_ += 1;
+  }
+  next_start_ = std::max({next_start_, now + hold, now + interval()});
 }
 
 void RequestPacer::on_success() {
-  // Additive increase of 1/50 of the configured rate per success: after a halving the full
-  // rate returns within ~25 requests, and a config that overestimates the server's limit
-  // twice over meets a 429 only about once every dozen requests.
-  rate_ = std::min(configured_, rate_ + configured_ / 50);
+  const double target = ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
+  if (rate_ < target) rate_ = std::min(target, rate_ + configured_ * kRecoveryStep);
 }
 
 }  // namespace qetl

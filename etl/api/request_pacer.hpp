@@ -1,37 +1,55 @@
 #pragma once
-// Spaces the requests of one project to its rate from the very first request (no burst that
-// earns a 429), and adapts: a 429 halves the rate for the rest of the run, successes bring
-// it back slowly (additive increase), never above the configured rate.
-#include <chrono>
+// Spaces the requests of one API key to its rate from the very first request (no burst that
+// earns a 429), and adapts when the server says 429 anyway (after aws-sdk-cpp's adaptive retry
+// strategy): the rate drops once per throttling *event* — answers to requests sent before the
+// last drop belong to the event that caused it, so k answers in flight cost one drop, not k —
+// and the rate that earned the 429 is remembered as a ceiling for the rest of the run. Recovery
+// climbs back towards just below that ceiling, never above it, so a client configured at a
+// strict server's exact limit settles a hair under it instead of oscillating across it.
+// Every method takes the time from the caller (tests drive it with simulated time).
+#include <optional>
+
+#include "util/clock.hpp"
 
 namespace qetl {
 
 class RequestPacer {
  public:
-  using Clock = std::chrono::steady_clock;
+  // A 429 multiplies the rate by this (a small step: the limit is usually close).
+  static constexpr double kDecrease = 0.9;
+  // Recovery aims at this share of the ceiling, leaving room for arrival jitter at the server.
+  static constexpr double kCeilingMargin = 0.97;
+  // Each success climbs by this share of the configured rate.
+  static constexpr double kRecoveryStep = 0.02;
 
   explicit RequestPacer(double requests_per_minute);
 
   // The earliest time the next request may start.
-  Clock::time_point next_start() const { return next_start_; }
-  bool ready(Clock::time_point now) const { return now >= next_start_; }
+  SteadyTime next_start() const { return next_start_; }
+  bool ready(SteadyTime now) const { return now >= next_start_; }
   // A request started at `now`: the next one waits a full interval from here.
-  void on_request_started(Clock::time_point now);
-  // The server said 429: halve the rate and hold every request until `not_before`
-  // (now + Retry-After when it gave one).
-  void on_rate_limited(Clock::time_point not_before);
+  void on_request_started(SteadyTime now);
+  // The server answered 429 at `now` to a request started at `sent_at`; `hold` is the server's
+  // Retry-After, already capped: no request of this key starts before now + hold.
+  void on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold);
   void on_success();
 
   double current_rate_per_minute() const { return rate_; }
   double configured_rate_per_minute() const { return configured_; }
+  // The lowest rate that earned a 429 so far (none before the first).
+  std::optional<double> ceiling_per_minute() const { return ceiling_; }
+  int throttle_events() const { return events_; }
 
  private:
-  double interval_seconds() const { return 60.0 / rate_; }
+  Duration interval() const;
 
   double configured_;
   double rate_;
   double floor_;
-  Clock::time_point next_start_{};
+  std::optional<double> ceiling_;
+  SteadyTime next_start_{};
+  std::optional<SteadyTime> last_drop_;
+  int events_ = 0;
 };
 
 }  // namespace qetl

@@ -3,6 +3,7 @@
 #include "bi/metabase_notify.hpp"
 
 #include "api/ca_bundle.hpp"
+#include "api/transport_error.hpp"
 
 #include <curl/curl.h>
 
@@ -17,6 +18,7 @@
 
 #include "util/errors.hpp"
 #include "util/mask.hpp"
+#include "util/text.hpp"
 #include "version.hpp"
 
 namespace qetl {
@@ -68,106 +70,24 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
-std::size_t utf8_length(const std::string& s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  return len;
+// One line of the answer for the log: valid UTF-8, key cut out, at most kMaxExcerptBytes.
+std::string excerpt(const std::string& text, const std::string& key) {
+  return clean_text(cut_out_secret(text, key), kMaxExcerptBytes);
 }
 
-// The answer as one log line: control characters become spaces, runs of spaces one space,
-// bytes that are not UTF-8 '?', and at most kMaxExcerptBytes (never cutting a character).
-std::string one_line_excerpt(const std::string& text) {
-  std::string out;
-  bool truncated = false;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::string piece;
-    if (c < 0x20 || c == 0x7F || c == ' ') {
-      piece = (out.empty() || out.back() == ' ') ? "" : " ";
-      i += 1;
-    } else if (c < 0x80) {
-      piece = std::string(1, static_cast<char>(c));
-      i += 1;
-    } else if (const std::size_t len = utf8_length(text, i); len > 0) {
-      piece = text.substr(i, len);
-      i += len;
-    } else {
-      piece = "?";
-      i += 1;
-    }
-    if (out.size() + piece.size() > kMaxExcerptBytes) {
-      truncated = true;
-      break;
-    }
-    out += piece;
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  if (truncated) out += "...";
-  return out;
-}
-
-// Every form in which an answer could echo the key: as sent, with '/' escaped as JSON
-// allows, and percent-encoded (Metabase keys are base64 text: '+', '/', '=').
-std::string redact_key(std::string text, const std::string& key) {
-  text = redact(std::move(text), key);
-  std::string json_escaped, percent_encoded;
-  for (char c : key) {
-    json_escaped += c == '/' ? std::string("\\/") : std::string(1, c);
-    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '~';
-    if (plain) {
-      percent_encoded += c;
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-      percent_encoded += buf;
-    }
-  }
-  if (json_escaped != key) text = redact(std::move(text), json_escaped);
-  if (percent_encoded != key) text = redact(std::move(text), percent_encoded);
-  return text;
-}
-
-// A short name for what went wrong below HTTP; libcurl's own text follows it.
-const char* transport_phrase(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: return "timed out";
-    case CURLE_COULDNT_CONNECT: return "could not connect";
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return "could not resolve the host";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: return "TLS error";
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE: return "connection lost";
-    default: return "request failed";
-  }
+// libcurl's progress callback, used only to abandon the request when a stop signal arrives.
+int on_progress(void* stop, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<int>*>(stop)->load() != 0 ? 1 : 0;
 }
 
 MetabaseNotifyResult notify(const BiConfig& bi, const std::string& key, double timeout_seconds,
-                            const std::optional<std::string>& ca_file) {
+                            const std::optional<std::string>& ca_file, const std::atomic<int>* stop) {
   const std::string url = bi.metabase_url + "/api/notify/db/" + std::to_string(bi.metabase_database_id);
   // The URL may carry user:password@ (the config allows it), so it is masked before it is
   // shown; the key travels only in a header and is redacted anyway, as a last line of defence.
-  const std::string shown_url = redact_key(mask_warehouse_url(url), key);
+  const std::string shown_url = cut_out_secret(mask_warehouse_url(url), key);
   const auto outcome = [&](long status, const std::string& what) {
-    return MetabaseNotifyResult{false, status, redact_key("POST " + shown_url + " " + what, key)};
+    return MetabaseNotifyResult{false, status, cut_out_secret("POST " + shown_url + " " + what, key)};
   };
 
   if (key.empty()) return outcome(0, "not sent: the Metabase API key is empty");
@@ -232,22 +152,29 @@ MetabaseNotifyResult notify(const BiConfig& bi, const std::string& key, double t
     curl_blob blob{ca_bundle.data(), ca_bundle.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
   }
+  if (stop != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<int>*>(stop));
+  }
 
   const CURLcode code = curl_easy_perform(h);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (code != CURLE_OK) {
     const std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    return outcome(status, std::string("failed: ") + transport_phrase(code) + " (" + one_line_excerpt(detail) + ")");
+    const TransportError error = transport_error_from_curl(code);
+    if (error == TransportError::aborted) return outcome(status, "abandoned: the run is stopping");
+    return outcome(status, std::string("failed: ") + to_string(error) + " (" + excerpt(detail, key) + ")");
   }
 
   std::string what = "answered HTTP " + std::to_string(status);
   if (status >= 300 && status < 400 && !answer.location.empty()) {
-    what += " (redirect to " + one_line_excerpt(mask_warehouse_url(answer.location)) +
+    what += " (redirect to " + excerpt(mask_warehouse_url(answer.location), key) +
             ": set metabase_url to the final address)";
   }
-  const std::string excerpt = one_line_excerpt(redact_key(answer.body, key));
-  what += excerpt.empty() ? " (empty body)" : ": " + excerpt;
+  const std::string body = excerpt(answer.body, key);
+  what += body.empty() ? " (empty body)" : ": " + body;
   MetabaseNotifyResult result = outcome(status, what);
   result.ok = status >= 200 && status < 300;
   return result;
@@ -256,13 +183,13 @@ MetabaseNotifyResult notify(const BiConfig& bi, const std::string& key, double t
 }  // namespace
 
 MetabaseNotifyResult notify_metabase(const BiConfig& bi, const std::string& metabase_api_key, double timeout_seconds,
-                                     const std::optional<std::string>& ca_file) {
+                                     const std::optional<std::string>& ca_file, const std::atomic<int>* stop) {
   // The run's rows are stored already; nothing here may end it.
   try {
-    return notify(bi, metabase_api_key, timeout_seconds, ca_file);
+    return notify(bi, metabase_api_key, timeout_seconds, ca_file, stop);
   } catch (const std::exception& e) {
     try {
-      return {false, 0, redact_key(std::string("Metabase notification failed: ") + e.what(), metabase_api_key)};
+      return {false, 0, cut_out_secret(std::string("Metabase notification failed: ") + e.what(), metabase_api_key)};
     } catch (...) {
     }
   } catch (...) {

@@ -96,7 +96,7 @@ std::unique_ptr<RunLock> lock_run(Warehouse& warehouse, const Config& config, co
 
 // [bi]: after a run that stored rows, ask Metabase to rescan. Nothing here changes the exit
 // code: the rows are in the warehouse whether Metabase hears of them or not.
-void notify_bi(const Config& config, const RunSummary& summary) {
+void notify_bi(const Config& config, const RunSummary& summary, const std::atomic<int>& stop) {
   // An interrupted run is being stopped (systemctl stop, shutdown): do not make it wait.
   if (!config.bi || summary.record.rows_upserted == 0 || summary.record.status == "interrupted") return;
   std::string key;
@@ -107,7 +107,7 @@ void notify_bi(const Config& config, const RunSummary& summary) {
     return;
   }
   const MetabaseNotifyResult result =
-      notify_metabase(*config.bi, key, config.api.timeout_seconds, config.api.ca_file);
+      notify_metabase(*config.bi, key, config.api.timeout_seconds, config.api.ca_file, &stop);
   const log::Fields fields = {{"database_id", std::to_string(config.bi->metabase_database_id)},
                               {"http_status", std::to_string(result.http_status)}};
   if (result.ok) {
@@ -174,6 +174,10 @@ int run_command_run(const Options& o, std::optional<std::string>& metrics_file) 
   request.config = &p.config;
   request.api_keys = std::move(keys);
   request.snapshot_at = p.snapshot;
+  if (o.shard) {
+    const Shard s = parse_shard(*o.shard);
+    request.shard = std::to_string(s.index) + "/" + std::to_string(s.count);
+  }
   if (o.resume) {
     const std::set<CellKey> stored = warehouse->stored_cells(p.snapshot);
     for (Cell& c : p.cells) {
@@ -208,7 +212,13 @@ int run_command_run(const Options& o, std::optional<std::string>& metrics_file) 
       log::error(e.what());  // the rows are loaded: a metrics file that cannot be written does not change the exit code
     }
   }
-  notify_bi(p.config, summary);
+  notify_bi(p.config, summary, stop_signal());
+  if (const int sig = stop_signal().load(); sig != 0 && summary.record.status != "interrupted") {
+    // Stopped after the rows were committed (during the Metabase call): they stay as recorded,
+    // and the process still ends the way a stopped service must.
+    log::warning("stopped by signal " + std::to_string(sig) + " after the run's rows were committed");
+    return static_cast<int>(sig == 2 ? ExitCode::interrupted_sigint : ExitCode::interrupted_sigterm);
+  }
   return static_cast<int>(summary.exit_code);
 }
 

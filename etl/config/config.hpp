@@ -39,6 +39,8 @@ struct ApiConfig {
   double requests_per_minute = 30;  // per project key
   double timeout_seconds = 30;      // whole request
   int max_attempts = 5;             // per cell, first try included
+  double max_retry_wait_seconds = 300;  // cap on any one wait: backoff or Retry-After
+  double give_up_after_seconds = 900;   // a project with no usable answer this long stops
   std::optional<std::string> ca_file;
 };
 

@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "matrix/cell.hpp"
 #include "runner/fetch_loop.hpp"
+#include "util/clock.hpp"
 #include "util/errors.hpp"
 #include "util/log.hpp"
 #include "warehouse/warehouse.hpp"
@@ -31,8 +32,12 @@ struct RunRequest {
   std::vector<Cell> cells;               // already filtered (shard, resume)
   std::vector<std::string> api_keys;     // indexed like config->projects
   UnixSeconds snapshot_at = 0;
+  std::string shard = "all";             // "K/N" for --shard K/N: the run's scope in etl_runs
   std::size_t cells_skipped_by_resume = 0;
   std::function<void(const RunProgress&)> on_progress;  // optional; called about every 100 ms
+  // HTTP and time; null: libcurl and the system clock (tests inject simulated ones).
+  Transport* transport = nullptr;
+  const Clock* clock = nullptr;
 };
 
 // One project's cells in a run (the metrics file's `project` label).
@@ -44,6 +49,7 @@ struct ProjectCells {
 
 struct RunSummary {
   RunRecord record;
+  std::vector<std::string> stale_runs_closed;  // earlier runs of this scope found `running`
   FetchStats fetch;
   std::map<std::string, ProjectCells> cells_by_project;
   ExitCode exit_code = ExitCode::ok;

@@ -1,5 +1,7 @@
 #include "runner/stop_signal.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 
 namespace qetl {
@@ -9,7 +11,11 @@ static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a
 
 extern "C" void on_stop_signal(int sig) {
   int expected = 0;
-  g_stop.compare_exchange_strong(expected, sig);
+  if (!g_stop.compare_exchange_strong(expected, sig)) {
+    // The second signal: the user wants out now. _exit is async-signal-safe; 128 + signal is
+    // what a shell reports for a process killed by it.
+    ::_exit(128 + sig);
+  }
 }
 }  // namespace
 

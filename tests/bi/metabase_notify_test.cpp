@@ -155,7 +155,7 @@ TEST(MetabaseNotify, ConnectionRefusedIsNotOk) {
   const MetabaseNotifyResult r = notify_metabase(bi_for(url), kKey, 5, std::nullopt);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.http_status, 0);
-  EXPECT_THAT(r.message, HasSubstr("could not connect"));
+  EXPECT_THAT(r.message, HasSubstr("connect failed"));
   EXPECT_THAT(r.message, HasSubstr(url + "/api/notify/db/7"));
   expect_safe_message(r);
 }
@@ -210,7 +210,7 @@ TEST(MetabaseNotify, VerifiesTlsAndTrustsTheExtraCaFile) {
   const MetabaseNotifyResult untrusted = notify_metabase(bi_for(metabase.url()), kKey, 10, std::nullopt);
   EXPECT_FALSE(untrusted.ok);
   EXPECT_EQ(untrusted.http_status, 0);
-  EXPECT_THAT(untrusted.message, HasSubstr("TLS error"));
+  EXPECT_THAT(untrusted.message, HasSubstr("TLS certificate not trusted"));
   expect_safe_message(untrusted);
 
   const MetabaseNotifyResult trusted = notify_metabase(bi_for(metabase.url()), kKey, 10, cert);

@@ -84,7 +84,7 @@ TEST(HttpClient, KeepsStatusBodyAndRetryAfterOfErrors) {
   HttpClient http(options());
   const HttpResult limited = get_one(http, url(mock));
   EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(limited.retry_after, "7");
+  EXPECT_EQ(limited.retry_after_seconds, 7.0);
   EXPECT_EQ(api_error_message(limited.body), "Rate limit exceeded");
   const HttpResult unknown_key = get_one(http, url(mock, "not_a_key"));
   EXPECT_EQ(unknown_key.status, 401);
@@ -243,7 +243,7 @@ TEST(HttpClientTls, RefusesAnUnknownCertificateAndAcceptsItThroughCaFile) {
 
   HttpClient strict(options());
   const HttpResult refused = get_one(strict, url(mock));
-  EXPECT_EQ(refused.transport, TransportError::tls) << refused.transport_message;
+  EXPECT_EQ(refused.transport, TransportError::tls_untrusted) << refused.transport_message;
   EXPECT_EQ(refused.status, 0);
 
   HttpClientOptions with_ca = options();
