@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "util/errors.hpp"
@@ -117,16 +118,37 @@ std::optional<UnixSeconds> previous_last_success(const std::string& path) {
   return std::nullopt;
 }
 
+namespace {
+
+// A new temp file beside `path` under a name nobody can guess, created exclusively and never
+// through a symlink: the folder is often shared with node_exporter and other jobs. Returns -1
+// with errno set when it cannot.
+int create_temp_beside(const std::string& path, std::string& temp) {
+  std::random_device random;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    char suffix[24];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%08x%08x", random(), random());
+    temp = path + suffix;
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+}  // namespace
+
 void write_run_metrics(const std::string& path, const RunSummary& summary) {
   const std::string text = render_run_metrics(summary, previous_last_success(path));
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  std::string temp;
+  bool created = false;
   auto fail = [&](const char* what) {
     const std::string reason = std::strerror(errno);
-    ::unlink(temp.c_str());
+    if (created) ::unlink(temp.c_str());
     throw EtlError(ExitCode::internal, "metrics file " + path + ": " + what + ": " + reason);
   };
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = create_temp_beside(path, temp);
   if (fd < 0) fail("cannot create");
+  created = true;
   // node_exporter runs as another user: readable by all, whatever the service's UMask=0077.
   if (::fchmod(fd, 0644) != 0) {
     ::close(fd);

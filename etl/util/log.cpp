@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace qetl::log {
@@ -31,36 +35,32 @@ const char* level_name(Level level) {
   return "info";
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// RapidJSON's writer escapes what JSON requires; the text is made valid UTF-8 first, so that a
+// byte from outside (an API answer, a library's message) can never make a line unreadable.
+void write_json_string(JsonWriter& w, std::string_view s) {
+  const std::string valid = valid_utf8(s);
+  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
 }
 
-// Text values with spaces, quotes or '=' are quoted so a line splits unambiguously.
+// One JSON string literal, for the text format's quoted values.
+std::string json_string(std::string_view s) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  write_json_string(w, s);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// Text values with spaces, quotes, '=' or control characters are quoted (as JSON strings) so a
+// line splits unambiguously and stays one line.
 void append_text_value(std::string& out, std::string_view v) {
-  const bool plain = !v.empty() && v.find_first_of(" \"=\t\n") == std::string_view::npos;
-  if (plain) {
-    out += v;
-  } else {
-    append_json_string(out, v);
+  bool plain = !v.empty() && is_valid_utf8(v);
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F || c == '"' || c == '=') plain = false;
   }
+  out += plain ? std::string(v) : json_string(v);
 }
 
 std::string now_with_millis() {
@@ -119,25 +119,29 @@ bool enabled(Level level) { return static_cast<int>(level) >= static_cast<int>(g
 std::string render(Level level, std::string_view message, const Fields& fields, Format format, const std::string& timestamp) {
   std::string line;
   if (format == Format::json) {
-    line += "{\"ts\":";
-    append_json_string(line, timestamp);
-    line += ",\"level\":";
-    append_json_string(line, level_name(level));
-    line += ",\"msg\":";
-    append_json_string(line, message);
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    w.StartObject();
+    w.Key("ts");
+    write_json_string(w, timestamp);
+    w.Key("level");
+    w.String(level_name(level));
+    w.Key("msg");
+    write_json_string(w, message);
     for (const Field& f : fields) {
-      line += ',';
-      append_json_string(line, f.key);
-      line += ':';
-      append_json_string(line, f.value);
+      const std::string key = valid_utf8(f.key);
+      w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+      write_json_string(w, f.value);
     }
-    line += '}';
+    w.EndObject();
+    line.assign(buffer.GetString(), buffer.GetSize());
   } else {
     line += timestamp;
     line += ' ';
     line += level_name(level);
     line += ' ';
-    line += message;
+    // One event, one line: a message with line breaks (a library's error text) is joined.
+    line += clean_text(message, 64 * 1024);
     for (const Field& f : fields) {
       line += ' ';
       line += f.key;

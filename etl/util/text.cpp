@@ -72,6 +72,22 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t len = sequence_length(text, i);
+    if (len == 0) {
+      out += kReplacement;
+      i += 1;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 std::string clean_text(std::string_view raw, std::size_t max_bytes) {
   std::string out;
   out.reserve(std::min(raw.size(), max_bytes) + 3);

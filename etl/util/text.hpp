@@ -19,6 +19,10 @@ std::string clean_text(std::string_view raw, std::size_t max_bytes = 600);
 // it received in a URL path or header. No-op for an empty secret.
 std::string cut_out_secret(std::string text, std::string_view secret);
 
+// `text` with every byte that does not start a well-formed UTF-8 sequence replaced by U+FFFD;
+// nothing else changes (for JSON, which escapes control characters itself).
+std::string valid_utf8(std::string_view text);
+
 // True when `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 

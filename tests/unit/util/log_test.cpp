@@ -22,6 +22,18 @@ TEST(Log, JsonIsOneObjectWithTsLevelMsgAndFields) {
             R"({"ts":"T","level":"error","msg":"bad \"quote\"\nline","exit_code":"78"})");
 }
 
+TEST(Log, LinesStayOneLineOfValidUtf8WhateverTheyCarry) {
+  const std::string outside = "Acc\xE8s refus\xE9\r\nnext line \x1b[31m";
+  const std::string text = render(Level::warning, outside, {{"error", outside}}, Format::text, "T");
+  EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_NE(text.find("Acc\xEF\xBF\xBDs"), std::string::npos) << text;
+  const std::string json = render(Level::warning, outside, {{"error", outside}}, Format::json, "T");
+  EXPECT_EQ(json.find('\n'), std::string::npos) << json;
+  EXPECT_EQ(json.find('\xE8'), std::string::npos) << json;
+  EXPECT_NE(json.find("\\u001B[31m"), std::string::npos) << json;
+}
+
 TEST(Log, JournaldPrioritiesFollowSyslog) {
   EXPECT_EQ(journald_prefix(Level::debug), "<7>");
   EXPECT_EQ(journald_prefix(Level::info), "<6>");
