@@ -17,6 +17,7 @@
 #include "util/errors.hpp"
 #include "util/log.hpp"
 #include "version.hpp"
+#include "warehouse/migrations.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace qetl::cli {
@@ -47,17 +48,38 @@ Plan make_plan(const Options& o) {
   return p;
 }
 
-int command_plan(const Options& o) {
-  const Plan p = make_plan(o);
-  // Line by line through stdio's buffer: a plan of 100,000 cells is ~25 MB of text, which
-  // need not sit in memory next to the cells.
-  for (const Cell& c : p.cells) {
-    const std::string line = plan_line(p.config, c) + '\n';
+// The plan lines of `cells` and the closing count/duration line, on stdout. Line by line through
+// stdio's buffer: a plan of 100,000 cells is ~25 MB of text, which need not sit in memory.
+void print_plan(const Config& config, const std::vector<Cell>& cells) {
+  for (const Cell& c : cells) {
+    const std::string line = plan_line(config, c) + '\n';
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
-  const std::string footer = plan_footer(p.config, p.cells) + '\n';
+  const std::string footer = plan_footer(config, cells) + '\n';
   std::fwrite(footer.data(), 1, footer.size(), stdout);
+  std::fflush(stdout);
+}
+
+int command_plan(const Options& o) {
+  const Plan p = make_plan(o);
+  print_plan(p.config, p.cells);
   return 0;
+}
+
+// --resume: the cells of the plan that have no row yet for the snapshot (all of them in a
+// warehouse without tables). Moves the others out of `cells`; returns how many were skipped.
+std::size_t keep_missing_cells(Warehouse& warehouse, UnixSeconds snapshot, std::vector<Cell>& cells) {
+  if (warehouse.schema_version() == 0) return 0;
+  const std::set<CellKey> stored = warehouse.stored_cells(snapshot);
+  std::vector<Cell> missing;
+  for (Cell& c : cells) {
+    if (stored.count(CellKey{c.project, c.environment, c.window_name, c.window_from, c.segment}) == 0) {
+      missing.push_back(std::move(c));
+    }
+  }
+  const std::size_t skipped = cells.size() - missing.size();
+  cells = std::move(missing);
+  return skipped;
 }
 
 int command_migrate(const Options& o) {
@@ -156,13 +178,19 @@ int run_command_run(const Options& o, std::optional<std::string>& metrics_file) 
   auto warehouse = open_warehouse(p.config.warehouse.url, p.config.warehouse.schema,
                                   o.dry_run ? WarehouseAccess::inspect : WarehouseAccess::read_write);
   if (o.dry_run) {
+    // Everything a run does before its first request, writing nothing: the schema version is
+    // refused as `run` would refuse it, and --resume reads what is stored.
     const int current = warehouse->schema_version();
     const int latest = warehouse->latest_schema_version();
+    refuse_newer_schema(current, latest);
+    const std::size_t skipped = o.resume ? keep_missing_cells(*warehouse, p.snapshot, p.cells) : 0;
+    print_plan(p.config, p.cells);
     log::info("dry run: nothing fetched, nothing written",
               {{"warehouse", warehouse->backend()}, {"schema_version", std::to_string(current)},
                {"pending_migrations", std::to_string(latest > current ? latest - current : 0)},
                {"cells", std::to_string(p.cells.size())},
-               {"estimated_duration", human_duration(estimated_seconds(p.config, p.cells))}});
+               {"estimated_duration", human_duration(estimated_seconds(p.config, p.cells))},
+               {"skipped_by_resume", std::to_string(skipped)}});
     return 0;
   }
   warehouse->migrate();
@@ -178,18 +206,8 @@ int run_command_run(const Options& o, std::optional<std::string>& metrics_file) 
     const Shard s = parse_shard(*o.shard);
     request.shard = std::to_string(s.index) + "/" + std::to_string(s.count);
   }
-  if (o.resume) {
-    const std::set<CellKey> stored = warehouse->stored_cells(p.snapshot);
-    for (Cell& c : p.cells) {
-      if (stored.count(CellKey{c.project, c.environment, c.window_name, c.window_from, c.segment}) != 0) {
-        request.cells_skipped_by_resume += 1;
-      } else {
-        request.cells.push_back(std::move(c));
-      }
-    }
-  } else {
-    request.cells = std::move(p.cells);
-  }
+  if (o.resume) request.cells_skipped_by_resume = keep_missing_cells(*warehouse, p.snapshot, p.cells);
+  request.cells = std::move(p.cells);
 
   // A terminal gets the progress line; journald, pipes, -q and JSON logs never do.
   std::optional<ProgressLine> progress;

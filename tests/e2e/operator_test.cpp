@@ -272,6 +272,40 @@ TYPED_TEST(OperatorRuns, DryRunSendsNothingAndWritesNothing) {
   }
 }
 
+// --dry-run --resume --shard: the plan lines of exactly the cells the run would fetch.
+TYPED_TEST(OperatorRuns, DryRunPrintsExactlyTheCellsTheRunWouldFetch) {
+  TempDir dir;
+  TypeParam probe(dir);
+  MockApiServer mock({"--keys", kKeyAlpha, "--customers", "500", "--fail-segment", "country=GB"});
+  write_file(dir.file("c.toml"),
+             config_text(mock.base_url(), probe.config_lines(), "country = [\"*\", \"US\", \"GB\", \"DE\"]\n", 6000));
+  const auto etl = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {QETL_BINARY, "run", "-c", dir.file("c.toml"), "--snapshot", kSnapshot};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_process(argv, kEnv, dir.path().string());
+  };
+  const ProcessResult partial = etl({});
+  ASSERT_EQ(partial.exit_code, 1) << partial.err;  // country=GB failed, three cells stored
+  const std::int64_t requests_before = mock_requests(mock);
+
+  const ProcessResult dry = etl({"--dry-run", "--resume"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const auto lines = lines_of(dry.out);
+  ASSERT_EQ(lines.size(), 2u) << dry.out;
+  EXPECT_TRUE(contains(lines[0], "\tcountry=GB\t")) << lines[0];
+  EXPECT_TRUE(contains(lines[1], "1 cells across 1 project(s)")) << lines[1];
+  EXPECT_TRUE(contains(dry.err, "skipped_by_resume=3")) << dry.err;
+  EXPECT_EQ(mock_requests(mock), requests_before);
+
+  // The same cells as `plan` would list for a shard, minus the stored ones.
+  const ProcessResult sharded = etl({"--dry-run", "--shard", "1/2"});
+  ASSERT_EQ(sharded.exit_code, 0) << sharded.err;
+  const ProcessResult planned =
+      run_process({QETL_BINARY, "plan", "-c", dir.file("c.toml"), "--snapshot", kSnapshot, "--shard", "1/2"}, kEnv,
+                  dir.path().string());
+  EXPECT_EQ(sharded.out, planned.out);
+}
+
 // --shard K/N: `plan` slices cover the unsharded plan exactly once.
 TEST(Shards, PlanSlicesCoverEveryCellExactlyOnce) {
   TempDir dir;

@@ -105,6 +105,11 @@ TYPED_TEST(NewerSchema, RunExits74NamingBothVersionsBeforeAnyRequestAndWritesNot
   this->expect_refused(this->etl({"run", "--snapshot", "2026-11-01"}), latest);
 }
 
+TYPED_TEST(NewerSchema, DryRunIsRefusedLikeTheRunItStandsFor) {
+  const int latest = this->make_schema_newer();
+  this->expect_refused(this->etl({"run", "--dry-run", "--snapshot", "2026-11-01"}), latest);
+}
+
 TYPED_TEST(NewerSchema, MigrateExits74NamingBothVersionsAndChangesNothing) {
   const int latest = this->make_schema_newer();
   this->expect_refused(this->etl({"migrate"}), latest);
