@@ -46,7 +46,8 @@ TEST(Options, VersionAndHelp) {
 TEST(Options, BadCommandLinesAreUsageErrors) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {}, {"fetch"}, {"run", "--bogus"}, {"plan", "--resume"}, {"migrate", "--snapshot", "2026-01-01"},
-           {"run", "extra"}, {"run", "--log-format", "xml"}, {"run", "-q", "-v"}, {"run", "--snapshot"}}) {
+           {"run", "extra"}, {"run", "--log-format", "xml"}, {"run", "-q", "-v"}, {"run", "--snapshot"},
+           {"run", "--rebuild"}, {"check", "--resume"}, {"check", "--shard", "1/2"}, {"migrate", "--dry-run"}}) {
     try {
       parse(args);
       ADD_FAILURE() << "accepted: " << ::testing::PrintToString(args);
@@ -54,6 +55,18 @@ TEST(Options, BadCommandLinesAreUsageErrors) {
       EXPECT_EQ(e.code(), ExitCode::usage);
     }
   }
+}
+
+TEST(Options, MigrateRebuildAndCheckWithASnapshot) {
+  const Options rebuild = parse({"migrate", "--rebuild", "-c", "x.toml"});
+  EXPECT_EQ(rebuild.command, Command::migrate);
+  EXPECT_TRUE(rebuild.rebuild);
+  EXPECT_FALSE(parse({"migrate"}).rebuild);
+  const Options check = parse({"check", "--snapshot", "2026-11-20", "-c", "x.toml"});
+  EXPECT_EQ(check.command, Command::check);
+  EXPECT_EQ(check.snapshot, "2026-11-20");
+  EXPECT_EQ(check.config_path, "x.toml");
+  EXPECT_FALSE(parse({"check"}).snapshot);
 }
 
 TEST(Shard, ParsesKOfN) {
