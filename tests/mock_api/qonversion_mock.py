@@ -5,9 +5,10 @@ offline demo.
     GET /v1/analytics/{projectApiKey}/customers-metrics?environment=1&filter[since][]=..&...
 
 It answers from a deterministic set of synthetic customers, validates every query parameter the
-way the documentation describes, and can misbehave on purpose (rate limits, 5xx, resets, hangs,
-truncated or malformed bodies) so the job's fault handling can be tested. See README.md beside
-this file for every flag.
+way the documentation describes, and can misbehave on purpose (rate limits, 5xx storms,
+resets, hangs, redirects, truncated, malformed, deeply nested or non-UTF-8 bodies, answers that
+contradict each other) so the job's fault handling and data checks can be tested. See README.md
+beside this file for every flag.
 
 Layout: the customer generator, the query validator and the metric computation are pure
 functions at the top (the self-test imports them to recompute answers independently); the
