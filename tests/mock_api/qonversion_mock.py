@@ -5,9 +5,10 @@ offline demo.
     GET /v1/analytics/{projectApiKey}/customers-metrics?environment=1&filter[since][]=..&...
 
 It answers from a deterministic set of synthetic customers, validates every query parameter the
-way the documentation describes, and can misbehave on purpose (rate limits, 5xx, resets, hangs,
-truncated or malformed bodies) so the job's fault handling can be tested. See README.md beside
-this file for every flag.
+way the documentation describes, and can misbehave on purpose (rate limits, 5xx storms,
+resets, hangs, redirects, truncated, malformed, deeply nested or non-UTF-8 bodies, answers that
+contradict each other) so the job's fault handling and data checks can be tested. See README.md
+beside this file for every flag.
 
 Layout: the customer generator, the query validator and the metric computation are pure
 functions at the top (the self-test imports them to recompute answers independently); the
@@ -18,7 +19,9 @@ from __future__ import annotations
 import argparse
 import bisect
 import dataclasses
+import email.utils
 import gzip
+import html
 import json
 import operator
 import os
@@ -60,7 +63,18 @@ T_2027 = 1798761600
 FAULT_KINDS = (
     "500", "502", "503", "429", "reset", "hang", "truncated", "html", "no-data",
     "non-numeric", "bad-json", "out-of-range", "empty",
+    "deep-nesting", "latin1-page", "cut-utf8", "control-chars", "control-chars-raw",
 )
+# Kinds whose body is the request's own answer, altered: they need a valid query, so a storm
+# (which strikes before validation) cannot use them.
+QUERY_KINDS = ("truncated", "non-numeric", "out-of-range", "deep-nesting")
+QUERY_FREE_KINDS = tuple(k for k in FAULT_KINDS if k not in QUERY_KINDS)
+# The error bodies that are not clean UTF-8 text, and the status each has unless
+# --text-fault-status says otherwise.
+TEXT_FAULT_STATUS = {"latin1-page": 502, "cut-utf8": 500, "control-chars": 500,
+                     "control-chars-raw": 500}
+REDIRECT_STATUSES = {301: "Moved Permanently", 302: "Found", 303: "See Other",
+                     307: "Temporary Redirect", 308: "Permanent Redirect"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,28 +614,125 @@ def render_metrics(metrics: Metrics, *, numeric_strings: bool = False,
 
 
 # --------------------------------------------------------------------------------------------
+# Answers that contradict each other (for the job's data checks)
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Distortion:
+    """Deterministic changes to the counts a 200 answer carries, so that one night's answers
+    break the rules a consistent API keeps. Applied in this order: inflate, scale, zero."""
+    # (dimension or "search", value, factor): a request filtering DIM on VALUE answers FACTOR x
+    # the counts of the same request without DIM, i.e. of its superset on DIM. The first
+    # matching rule applies.
+    inflate: tuple[tuple[str, str, Decimal], ...] = ()
+    scale: Optional[Decimal] = None   # every count x this (half-up to an integer)
+    zero: bool = False                # all nine metrics 0
+
+    def __bool__(self) -> bool:
+        return bool(self.inflate) or self.scale is not None or self.zero
+
+
+def _scaled(count: int, factor: Decimal) -> int:
+    return int((Decimal(count) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _filters_on(query: MetricsQuery, dim: str, value: str) -> bool:
+    if dim == "search":
+        return query.search == value
+    return any(d == dim and value in values for d, values in query.filters)
+
+
+def _without(query: MetricsQuery, dim: str) -> MetricsQuery:
+    if dim == "search":
+        return dataclasses.replace(query, search=None)
+    return dataclasses.replace(query, filters=tuple(f for f in query.filters if f[0] != dim))
+
+
+def distort_metrics(query: MetricsQuery, metrics: Metrics, distortion: Distortion,
+                    lookup) -> Metrics:
+    """The metrics of `query` after `distortion`; `lookup(query)` gives the true metrics of
+    another query (the superset an inflated cell is measured against)."""
+    if distortion.zero:
+        return Metrics()
+    counts = {name: getattr(metrics, name) for name in COUNT_FIELDS}
+    for dim, value, factor in distortion.inflate:
+        if _filters_on(query, dim, value):
+            superset = lookup(_without(query, dim))
+            counts = {name: _scaled(getattr(superset, name), factor) for name in COUNT_FIELDS}
+            break
+    if distortion.scale is not None:
+        counts = {name: _scaled(n, distortion.scale) for name, n in counts.items()}
+    return dataclasses.replace(metrics, **counts)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile bodies
+# --------------------------------------------------------------------------------------------
+
+def build_nesting(depth: int, shape: str = "array") -> str:
+    """A JSON value nested `depth` levels deep: [[[...]]] (2 bytes a level) or
+    {"a": {"a": ... 0}} (6 bytes a level). Built once at start-up, not per answer."""
+    if shape == "array":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "0" + "}" * depth
+
+
+def with_nesting(body: str, nesting: str) -> str:
+    """A rendered 200 body with the unknown field "nested" first, so that no parser reaches
+    "data" without going through it."""
+    return '{"nested": ' + nesting + ", " + body[1:]
+
+
+# A Latin-1 proxy error page (é = 0xE9, ç = 0xE7, à = 0xE0): not UTF-8.
+LATIN1_PAGE = ("<html>\r\n<head><title>502 Passerelle erron\u00e9e</title></head>\r\n<body>\r\n"
+               "<h1>Passerelle erron\u00e9e</h1>\r\n<p>Le serveur mandataire a re\u00e7u une "
+               "r\u00e9ponse invalide du serveur en amont. R\u00e9essayez ult\u00e9rieurement."
+               "</p>\r\n<hr>Proxy \u00e0 l'accueil\r\n</body>\r\n</html>\r\n").encode("latin-1")
+# A JSON error whose message a server cut at a byte count, inside the 3-byte "–" (E2 80 93).
+_CUT_MESSAGE = "Zeitüberschreitung beim Upstream-Server – bitte später".encode("utf-8")
+CUT_UTF8_BODY = (b'{"success": false, "message": "'
+                 + _CUT_MESSAGE[: _CUT_MESSAGE.index("–".encode("utf-8")) + 2]
+                 + b'", "errors": null}')
+# Terminal escapes, a line break that forges a log line, NUL, BEL and DEL.
+CONTROL_MESSAGE = ("\x1b[31mERROR\x1b[0m upstream failed\x1b]0;pwned\x07\r\n"
+                   "2025-01-01T00:00:00Z INFO run finished: 0 cells failed\x00\x7f")
+# Valid JSON: the control characters are escaped (\u001b), DEL (legal raw in JSON) is not.
+CONTROL_CHARS_BODY = json.dumps({"success": False, "message": CONTROL_MESSAGE, "errors": None},
+                                ensure_ascii=False)
+CONTROL_CHARS_RAW = ("upstream error: " + CONTROL_MESSAGE + "\n").encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
 # Rate limiting, faults, bookkeeping
 # --------------------------------------------------------------------------------------------
 
 class RateLimiter:
-    """Per-key GCRA, i.e. a token bucket of capacity 1 refilled at R/60 tokens a second.
+    """Per-key token bucket of capacity `burst` refilled at R/60 tokens a second, as a GCRA.
 
-    A request is allowed when it arrives no earlier than its theoretical arrival time minus a
-    small tolerance. The tolerance (at most half the interval) absorbs scheduling jitter, so a
-    client that spaces its requests exactly 60/R s apart is never refused, while two requests
-    back to back always are. Refused requests do not consume capacity.
+    A request is allowed when it arrives no earlier than its theoretical arrival time minus
+    (burst - 1) intervals minus a small tolerance. With burst 1 the tolerance (at most half the
+    interval) absorbs scheduling jitter, so a client that spaces its requests exactly 60/R s
+    apart is never refused, while two requests back to back always are; tolerance 0 is a strict
+    bucket that forgives nothing. Refused requests consume no capacity unless count_rejected:
+    then each one pushes the next allowed time back by one interval, as servers that count
+    every request do.
     """
 
-    def __init__(self, per_minute: float, tolerance_s: float = 0.05):
+    def __init__(self, per_minute: float, tolerance_s: float = 0.05, burst: int = 1,
+                 count_rejected: bool = False):
         self.interval = 60.0 / per_minute
         self.tolerance = min(tolerance_s, self.interval / 2)
+        self.slack = (burst - 1) * self.interval + self.tolerance
+        self.count_rejected = count_rejected
         self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def allow(self, key: str, now: float) -> bool:
         with self._lock:
             tat = self._tat.get(key, now)
-            if now < tat - self.tolerance:
+            if now < tat - self.slack:
+                if self.count_rejected:
+                    self._tat[key] = tat + self.interval
                 return False
             self._tat[key] = max(tat, now) + self.interval
             return True
@@ -639,6 +750,16 @@ class FaultConfig:
     fault_kinds: tuple[str, ...] = ("500",)
     fault_seed: int = 7
     fail_segments: tuple[tuple[str, str], ...] = ()  # (dimension or "search", value)
+    storm_seconds: float = 0.0                        # inf: the storm never ends
+    storm_kinds: tuple[str, ...] = ("500", "502", "503")
+
+    def storm(self, identity: str, attempt: int, elapsed: float) -> Optional[str]:
+        """The kind every request gets while the server is younger than storm_seconds, drawn
+        like --fault-rate's (from the seed, the request and its attempt); None after it."""
+        if elapsed >= self.storm_seconds:
+            return None
+        return random.Random(f"storm|{self.fault_seed}|{identity}|{attempt}").choice(
+            self.storm_kinds)
 
     def decide(self, identity: str, attempt: int,
                query: MetricsQuery) -> tuple[Optional[str], Optional[str]]:
@@ -676,6 +797,7 @@ class Stats:
             self.by_status: dict[str, int] = {}
             self.by_kind: dict[str, int] = {}
             self.by_key: dict[str, int] = {}
+            self.by_key_status: dict[str, dict[str, int]] = {}
             self.connections_accepted = 0
             self.max_in_flight = self.in_flight
             self.max_in_flight_by_key = {k: n for k, n in self.in_flight_by_key.items() if n}
@@ -704,10 +826,13 @@ class Stats:
             if key is not None:
                 self.in_flight_by_key[key] = self.in_flight_by_key.get(key, 1) - 1
 
-    def record(self, status: Optional[int], kind: str) -> None:
+    def record(self, status: Optional[int], kind: str, key: Optional[str] = None) -> None:
         with self._lock:
             if status is not None:
                 self.by_status[str(status)] = self.by_status.get(str(status), 0) + 1
+                if key is not None:
+                    per_key = self.by_key_status.setdefault(key, {})
+                    per_key[str(status)] = per_key.get(str(status), 0) + 1
             self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
 
     def next_attempt(self, identity: str) -> int:
@@ -723,6 +848,7 @@ class Stats:
                 "by_status": self.by_status,
                 "by_kind": self.by_kind,
                 "by_key": self.by_key,
+                "by_key_status": self.by_key_status,
                 "connections_accepted": self.connections_accepted,
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
@@ -764,6 +890,12 @@ _RATE_LIMITED = {"success": False, "message": "Rate limit exceeded", "errors": N
 _HTML_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
              "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
              "</body>\r\n</html>\r\n")
+_NGINX_PAGE = ("<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+               "<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+               "</body>\r\n</html>\r\n")
+_EXPRESS_404 = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                "<title>Error</title>\n</head>\n<body>\n<pre>Cannot {method} {target}</pre>\n"
+                "</body>\n</html>\n")
 _HTML_PROXY = ("<!DOCTYPE html>\n<html><head><title>Corporate proxy</title></head>\n<body><h1>"
                "Access to this site requires authentication</h1>\n<p>Please sign in to the "
                "proxy to continue.</p></body></html>\n")
@@ -771,6 +903,11 @@ _HTML_PROXY = ("<!DOCTYPE html>\n<html><head><title>Corporate proxy</title></hea
 
 def _json(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def http_date(unix_seconds: float) -> str:
+    """IMF-fixdate (RFC 9110), e.g. "Fri, 31 Dec 9999 23:59:59 GMT"."""
+    return email.utils.formatdate(unix_seconds, usegmt=True)
 
 
 @dataclasses.dataclass
@@ -781,7 +918,15 @@ class Reply:
     body: str = ""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
-    fault: Optional[str] = None   # fail-first | fault-rate | fail-segment
+    fault: Optional[str] = None   # fail-first | fault-rate | fail-segment | storm
+    payload: Optional[bytes] = None   # bytes to send when they are not body's UTF-8
+
+
+def _bytes_reply(status: int, kind: str, payload: bytes, content_type: str) -> Reply:
+    """A reply whose bytes need not be UTF-8; the answer log gets them decoded with U+FFFD
+    for each invalid byte."""
+    return Reply(status, kind, payload.decode("utf-8", "replace"), content_type=content_type,
+                 payload=payload)
 
 
 def _truncate(data: bytes) -> bytes:
@@ -811,12 +956,20 @@ class MockServer(ThreadingHTTPServer):
         self.stats = Stats()
         self.answer_log = AnswerLog(options.answer_log)
         self.limiter = (RateLimiter(options.rate_limit_per_minute,
-                                    options.rate_limit_tolerance_ms / 1000.0)
+                                    options.rate_limit_tolerance_ms / 1000.0,
+                                    burst=options.rate_limit_burst,
+                                    count_rejected=options.rate_limit_count_rejected)
                         if options.rate_limit_per_minute else None)
         self.faults = FaultConfig(
             fail_first=options.fail_first, fail_kind=options.fail_kind,
             fault_rate=options.fault_rate, fault_kinds=tuple(options.fault_kinds),
-            fault_seed=options.fault_seed, fail_segments=tuple(options.fail_segment))
+            fault_seed=options.fault_seed, fail_segments=tuple(options.fail_segment),
+            storm_seconds=options.storm_seconds, storm_kinds=tuple(options.storm_kinds))
+        self.distortion = Distortion(inflate=tuple(options.inflate),
+                                     scale=options.scale_counts, zero=options.zero_answers)
+        self.nesting = build_nesting(options.nesting_depth, options.nesting_shape)
+        # The storm's clock: the uptime /__stats reports (POST /__reset leaves both alone).
+        self.started = self.stats.started
         self.tls_context: Optional[ssl.SSLContext] = None
         if options.tls_cert:
             self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -939,9 +1092,10 @@ class Handler(BaseHTTPRequestHandler):
         attempt = None
         ended = False
         try:
-            if m is None:
-                reply = Reply(404, "not-found", _json({"error": {
-                    "code": "not_found", "message": "No such route", "type": "request"}}))
+            if self.server.options.redirect_all:
+                reply = self._redirect()
+            elif m is None:
+                reply = self._not_found(path)
             elif self.server.tls_context is not None and not self._tls:
                 # What nginx answers when plain HTTP reaches its HTTPS port.
                 reply = Reply(400, "plain-http", _json({"error": {
@@ -961,7 +1115,7 @@ class Handler(BaseHTTPRequestHandler):
             # Book-keeping comes before the answer leaves: a client that reads /__stats or the
             # answer log right after its last answer must find that answer there (and no
             # longer in flight).
-            stats.record(reply.status, reply.kind)
+            stats.record(reply.status, reply.kind, key)
             self.server.answer_log.write({
                 "ts": time.time(), "key": key, "status": reply.status, "kind": reply.kind,
                 **describe_pairs(pairs), "attempt": attempt, "fault": reply.fault,
@@ -976,6 +1130,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _decide(self, key: str, pairs, identity: str, attempt: int, arrived: float) -> Reply:
         server = self.server
+        kind = server.faults.storm(identity, attempt, arrived - server.started)
+        if kind is not None:
+            reply = self._fault(kind, None)
+            reply.fault = "storm"
+            return reply
         if key in server.forbidden_keys:
             return Reply(403, "forbidden", _json(_UNAUTHORIZED))
         if key not in server.keys:
@@ -994,17 +1153,50 @@ class Handler(BaseHTTPRequestHandler):
         return reply
 
     def _render(self, query: MetricsQuery) -> str:
-        opts = self.server.options
-        return render_metrics(self.server.metrics(query), numeric_strings=opts.numeric_strings,
+        server, opts = self.server, self.server.options
+        metrics = server.metrics(query)
+        if server.distortion:
+            metrics = distort_metrics(query, metrics, server.distortion, server.metrics)
+        return render_metrics(metrics, numeric_strings=opts.numeric_strings,
                               extra_fields=opts.extra_fields)
 
     def _too_many(self, kind: str) -> Reply:
+        opts = self.server.options
         headers = ()
-        if self.server.options.retry_after is not None:
-            headers = (("Retry-After", self.server.options.retry_after),)
+        if opts.retry_after is not None:
+            headers = (("Retry-After", opts.retry_after),)
+        elif opts.retry_after_date_in is not None:
+            headers = (("Retry-After", http_date(time.time() + opts.retry_after_date_in)),)
         return Reply(429, kind, _json(_RATE_LIMITED), headers=headers)
 
-    def _fault(self, kind: str, query: MetricsQuery) -> Reply:
+    def _not_found(self, path: str) -> Reply:
+        echo = self.server.options.echo_path_in_404
+        if echo == "text":
+            # Express's default page: the request target (path and query) as received.
+            return Reply(404, "not-found", _EXPRESS_404.format(
+                method=self.command, target=html.escape(self.path)),
+                content_type="text/html; charset=utf-8")
+        if echo == "json":
+            return Reply(404, "not-found", _json({
+                "status": 404, "error": "Not Found",
+                "message": f"No route for {self.command} {self.path}", "path": path}))
+        return Reply(404, "not-found", _json({"error": {
+            "code": "not_found", "message": "No such route", "type": "request"}}))
+
+    def _redirect(self) -> Reply:
+        opts = self.server.options
+        status = opts.redirect_all
+        location = opts.redirect_location
+        if location is None:
+            host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_port}"
+            scheme = "https" if self._tls else "http"
+            location = f"{scheme}://{host}/moved{self.path}"
+        title = f"{status} {REDIRECT_STATUSES[status]}"
+        return Reply(status, "redirect", _NGINX_PAGE.format(title=title),
+                     content_type="text/html", headers=(("Location", location),))
+
+    def _fault(self, kind: str, query: Optional[MetricsQuery]) -> Reply:
+        """The reply of a fault kind; query is None only for QUERY_FREE_KINDS."""
         if kind == "500":
             return Reply(500, kind, _json({"success": False, "message": "Internal server error",
                                            "errors": None}))
@@ -1038,6 +1230,17 @@ class Handler(BaseHTTPRequestHandler):
                                            body))
         if kind == "empty":
             return Reply(500, kind, "")
+        if kind == "deep-nesting":
+            return Reply(200, kind, with_nesting(self._render(query), self.server.nesting))
+        if kind in TEXT_FAULT_STATUS:
+            status = self.server.options.text_fault_status or TEXT_FAULT_STATUS[kind]
+            payload, content_type = {
+                "latin1-page": (LATIN1_PAGE, "text/html"),   # no charset, as old proxies send
+                "cut-utf8": (CUT_UTF8_BODY, "application/json"),
+                "control-chars": (CONTROL_CHARS_BODY.encode("utf-8"), "application/json"),
+                "control-chars-raw": (CONTROL_CHARS_RAW, "text/plain; charset=utf-8"),
+            }[kind]
+            return _bytes_reply(status, kind, payload, content_type)
         raise AssertionError(f"unknown fault kind {kind}")
 
     # -- writing ---------------------------------------------------------------------------
@@ -1055,7 +1258,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self._send(reply.status, reply.body, content_type=reply.content_type,
-                       headers=reply.headers, gzip_ok=reply.kind != "empty")
+                       headers=reply.headers, gzip_ok=reply.kind != "empty",
+                       payload=reply.payload)
 
     def _reset_connection(self):
         # SO_LINGER with a zero timeout makes close() send a RST instead of a FIN. The rfile
@@ -1115,6 +1319,42 @@ def _fault_kinds(text: str) -> list[str]:
     return [_fault_kind(k.strip()) for k in text.split(",") if k.strip()]
 
 
+def _storm_kinds(text: str) -> list[str]:
+    kinds = _fault_kinds(text)
+    for kind in kinds:
+        if kind not in QUERY_FREE_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"a storm cannot use {kind!r} (it needs a valid query); one of "
+                f"{', '.join(QUERY_FREE_KINDS)}")
+    if not kinds:
+        raise argparse.ArgumentTypeError("at least one kind")
+    return kinds
+
+
+def _factor(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _inflate(text: str) -> tuple[str, str, Decimal]:
+    """DIM=VALUE[:FACTOR]; a value may hold ':' as long as what follows the last one is not a
+    number."""
+    dim, value = _segment(text)
+    head, sep, tail = value.rpartition(":")
+    if sep:
+        try:
+            Decimal(tail)
+        except ArithmeticError:
+            return dim, value, Decimal(3)   # not a number: part of the value
+        return dim, head, _factor(tail)     # a number: it must be a valid factor
+    return dim, value, Decimal(3)
+
+
 def _segment(text: str) -> tuple[str, str]:
     dim, sep, value = text.partition("=")
     if not sep or (dim not in LIST_FILTERS and dim != "search"):
@@ -1139,7 +1379,13 @@ def build_parser() -> argparse.ArgumentParser:
       help="per-key limit, capacity 1 (spacing matters); 0 = none (default)")
     a("--rate-limit-tolerance-ms", type=float, default=50,
       help="arrival jitter forgiven by the rate limiter, capped at half the interval (default 50)")
+    a("--rate-limit-burst", type=int, default=1,
+      help="bucket capacity: requests allowed back to back after an idle spell (default 1)")
+    a("--rate-limit-count-rejected", action="store_true",
+      help="refused requests consume capacity too (each pushes the next slot back an interval)")
     a("--retry-after", default=None, help="Retry-After header value on every 429 (verbatim)")
+    a("--retry-after-date-in", type=float, default=None, metavar="S",
+      help="Retry-After on every 429 as an HTTP-date S seconds after the answer")
     a("--fail-first", type=int, default=0,
       help="the first N attempts of each distinct request fail with --fail-kind")
     a("--fail-kind", type=_fault_kind, default="500",
@@ -1151,6 +1397,31 @@ def build_parser() -> argparse.ArgumentParser:
     a("--fail-segment", type=_segment, action="append", default=[], metavar="DIM=VALUE",
       help="requests filtering DIM on VALUE answer 500 forever (repeatable)")
     a("--hang-seconds", type=float, default=60, help="how long a 'hang' fault lasts (default 60)")
+    a("--storm-seconds", type=float, default=0, metavar="S",
+      help="every request fails with a --storm-kinds kind during the first S seconds of the "
+           "server's life (inf: always); 0 = none (default)")
+    a("--storm-kinds", type=_storm_kinds, default=["500", "502", "503"],
+      help="comma-separated kinds drawn during a storm (default 500,502,503)")
+    a("--nesting-depth", type=int, default=150000,
+      help="depth of the unknown field a 'deep-nesting' answer carries (default 150000)")
+    a("--nesting-shape", choices=("array", "object"), default="array",
+      help="[[[...]]] (default) or {\"a\": {\"a\": ...}}")
+    a("--text-fault-status", type=int, default=None,
+      help="status of the latin1-page, cut-utf8, control-chars and control-chars-raw kinds "
+           "(default 502, 500, 500, 500)")
+    a("--redirect-all", type=int, default=None, choices=sorted(REDIRECT_STATUSES),
+      metavar="STATUS", help="answer every request (but /__stats, /__reset) with this 3xx")
+    a("--redirect-location", default=None,
+      help="Location of --redirect-all (default: this server, /moved + the request target)")
+    a("--echo-path-in-404", nargs="?", const="text", choices=("text", "json"), default=None,
+      help="404 bodies of unknown routes echo the request target: Express's HTML page (text, "
+           "the default) or a JSON error")
+    a("--inflate", type=_inflate, action="append", default=[], metavar="DIM=VALUE[:FACTOR]",
+      help="requests filtering DIM on VALUE answer FACTOR (default 3) x the counts of the same "
+           "request without DIM (repeatable; the first matching rule applies)")
+    a("--scale-counts", type=_factor, default=None, metavar="F",
+      help="every count of every answer x F, rounded half-up")
+    a("--zero-answers", action="store_true", help="every answer has all nine metrics 0")
     a("--tls-cert", default=None,
       help="PEM certificate: serve HTTPS (plain HTTP stays for /__stats)")
     a("--tls-key", default=None, help="PEM private key for --tls-cert")
@@ -1168,6 +1439,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("--fault-rate must be between 0 and 1")
     if options.rate_limit_per_minute < 0 or options.customers < 0 or options.fail_first < 0:
         parser.error("--rate-limit-per-minute, --customers and --fail-first must not be negative")
+    if options.rate_limit_tolerance_ms < 0:
+        parser.error("--rate-limit-tolerance-ms must not be negative (0 = a strict bucket)")
+    if options.rate_limit_burst < 1:
+        parser.error("--rate-limit-burst must be at least 1")
+    if options.retry_after is not None and options.retry_after_date_in is not None:
+        parser.error("--retry-after and --retry-after-date-in exclude each other")
+    if options.retry_after_date_in is not None:
+        try:
+            http_date(time.time() + options.retry_after_date_in)
+        except (OverflowError, OSError, ValueError):
+            parser.error("--retry-after-date-in puts the date out of range; send a fixed date "
+                         "with --retry-after")
+    if options.storm_seconds < 0:
+        parser.error("--storm-seconds must not be negative")
+    if options.nesting_depth < 1:
+        parser.error("--nesting-depth must be at least 1")
+    if options.text_fault_status is not None and not 100 <= options.text_fault_status <= 599:
+        parser.error("--text-fault-status must be an HTTP status (100-599)")
 
     # Until the server runs, a stop request just ends the process (still "clean": exit 0).
     signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))

@@ -7,6 +7,8 @@ second time by a naive loop written in this file.
 """
 from __future__ import annotations
 
+import argparse
+import email.utils
 import gzip
 import http.client
 import json
@@ -185,6 +187,111 @@ class PureFunctionTest(unittest.TestCase):
         self.assertEqual(raw, [("filter[country][]", "US"), ("filter[country][]", "GB"),
                                ("search", "a b&c")])
 
+    def test_rate_limiter_default_forgives_jitter(self):
+        limiter = qm.RateLimiter(60, 0.05)   # the defaults: capacity 1, 50 ms forgiven
+        self.assertEqual([limiter.allow("k", t) for t in (0, 0.96, 1.9, 2.0)],
+                         [True, True, False, True])
+
+    def test_rate_limiter_strict_bucket_forgives_nothing(self):
+        limiter = qm.RateLimiter(60, 0.0)
+        self.assertEqual([limiter.allow("k", t) for t in (0, 0.999, 1.0, 1.9999, 2.0, 2.0)],
+                         [True, False, True, False, True, False])
+        # Per key: another key has its own bucket.
+        self.assertTrue(limiter.allow("other", 2.0))
+
+    def test_rate_limiter_burst(self):
+        limiter = qm.RateLimiter(60, 0.0, burst=3)
+        self.assertEqual([limiter.allow("k", 0) for _ in range(4)], [True, True, True, False])
+        # One token back a second later; an idle spell refills to 3, never more.
+        self.assertEqual([limiter.allow("k", 1.0) for _ in range(2)], [True, False])
+        self.assertEqual([limiter.allow("k", 100.0) for _ in range(4)], [True, True, True, False])
+
+    def test_rate_limiter_count_rejected(self):
+        counting = qm.RateLimiter(60, 0.0, count_rejected=True)
+        lenient = qm.RateLimiter(60, 0.0)
+        times = (0, 0.5, 1.0, 2.5, 4.0)
+        self.assertEqual([lenient.allow("k", t) for t in times], [True, False, True, True, True])
+        # 0.5 and 1.0 are refused and each pushes the next slot a second back: 2.5 < 3 too.
+        self.assertEqual([counting.allow("k", t) for t in times],
+                         [True, False, False, False, True])
+
+    def test_distort_metrics(self):
+        lookup = lambda q: qm.compute_metrics(CUSTOMER_LIST, q)  # noqa: E731
+        base = qm.MetricsQuery(since=(Y2025, Y2026))
+        us = qm.MetricsQuery(since=(Y2025, Y2026), filters=(("country", ("GB", "US")),
+                                                            ("status", ("2",))))
+        status_only = qm.MetricsQuery(since=(Y2025, Y2026), filters=(("status", ("2",)),))
+        inflate = qm.Distortion(inflate=(("country", "US", Decimal(3)),
+                                         ("status", "2", Decimal(7))))
+        got = qm.distort_metrics(us, lookup(us), inflate, lookup)
+        # The first matching rule: 3 x the same request without the country filter.
+        superset = lookup(status_only)
+        for name in qm.COUNT_FIELDS:
+            self.assertEqual(getattr(got, name), 3 * getattr(superset, name), name)
+        self.assertGreater(got.clientsWithEvent, superset.clientsWithEvent)
+        for name in set(qm.METRIC_FIELDS) - set(qm.COUNT_FIELDS):
+            self.assertEqual(getattr(got, name), getattr(lookup(us), name), name)
+        # A request not filtering on a rule's value is untouched.
+        self.assertEqual(qm.distort_metrics(base, lookup(base), inflate, lookup), lookup(base))
+        searched = qm.MetricsQuery(since=(Y2025, Y2026), search="anna")
+        by_search = qm.Distortion(inflate=(("search", "anna", Decimal(2)),))
+        self.assertEqual(qm.distort_metrics(searched, lookup(searched), by_search,
+                                            lookup).clientsWithEvent,
+                         2 * lookup(base).clientsWithEvent)
+        # Scale rounds half-up and comes after inflate; zero wins over both.
+        m = qm.Metrics(clientsWithEvent=5, activeSubscribers=1, activeTrials=15, billingRetry=0,
+                       sales=Decimal("12.5"))
+        scaled = qm.distort_metrics(base, m, qm.Distortion(scale=Decimal("0.3")), lookup)
+        self.assertEqual((scaled.clientsWithEvent, scaled.activeSubscribers,
+                          scaled.activeTrials, scaled.billingRetry, scaled.sales),
+                         (2, 0, 5, 0, Decimal("12.5")))   # 1.5 -> 2, 0.3 -> 0, 4.5 -> 5
+        both = qm.Distortion(inflate=(("country", "US", Decimal(3)),), scale=Decimal("0.5"))
+        got = qm.distort_metrics(us, lookup(us), both, lookup)
+        self.assertEqual(got.clientsWithEvent,
+                         int((Decimal(3 * superset.clientsWithEvent) / 2).quantize(
+                             Decimal(1), rounding="ROUND_HALF_UP")))
+        zero = qm.Distortion(inflate=inflate.inflate, scale=Decimal(2), zero=True)
+        self.assertEqual(qm.distort_metrics(us, lookup(us), zero, lookup), qm.Metrics())
+        self.assertFalse(qm.Distortion())
+
+    def test_inflate_argument(self):
+        self.assertEqual(qm._inflate("country=US"), ("country", "US", Decimal(3)))
+        self.assertEqual(qm._inflate("country=US:2.5"), ("country", "US", Decimal("2.5")))
+        self.assertEqual(qm._inflate("media_source_name=a:b"),
+                         ("media_source_name", "a:b", Decimal(3)))
+        self.assertEqual(qm._inflate("search=x:0"), ("search", "x", Decimal(0)))
+        for bad in ("colour=red", "country", "country=US:-1", "country=US:inf"):
+            with self.assertRaises(argparse.ArgumentTypeError, msg=bad):
+                qm._inflate(bad)
+
+    def test_build_nesting(self):
+        self.assertEqual(qm.build_nesting(3), "[[[]]]")
+        self.assertEqual(qm.build_nesting(2, "object"), '{"a":{"a":0}}')
+        self.assertEqual(len(qm.build_nesting(150000)), 300000)
+        body = qm.with_nesting(qm.render_metrics(qm.Metrics()), qm.build_nesting(3))
+        self.assertEqual(json.loads(body), {"nested": [[[]]], "data": json.loads(
+            qm.render_metrics(qm.Metrics()))["data"]})
+
+    def test_http_date(self):
+        self.assertEqual(qm.http_date(253402300799), "Fri, 31 Dec 9999 23:59:59 GMT")
+        self.assertEqual(qm.http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT")
+        self.assertEqual(qm.http_date(1735689600.9), "Wed, 01 Jan 2025 00:00:00 GMT")
+
+    def test_hostile_bodies_are_what_they_claim(self):
+        with self.assertRaises(UnicodeDecodeError):
+            qm.LATIN1_PAGE.decode("utf-8")
+        self.assertIn(b"erron\xe9e", qm.LATIN1_PAGE)
+        with self.assertRaises(UnicodeDecodeError):
+            qm.CUT_UTF8_BODY.decode("utf-8")
+        # Cut after two of the three bytes of U+2013, then the JSON closes.
+        self.assertTrue(qm.CUT_UTF8_BODY.endswith(b'\xe2\x80", "errors": null}'))
+        message = json.loads(qm.CONTROL_CHARS_BODY)["message"]
+        self.assertEqual(message, qm.CONTROL_MESSAGE)
+        for char in ("\x1b[31m", "\r\n", "\x00", "\x07", "\x7f"):
+            self.assertIn(char, message)
+            self.assertIn(char.encode(), qm.CONTROL_CHARS_RAW)
+        self.assertIn("\x7f", qm.CONTROL_CHARS_BODY)   # raw DEL: legal in JSON text
+
     def test_validate_query(self):
         q = qm.validate_query(qm.parse_query(query(environment=0, country=["US", "GB"],
                                                    status=["1"], search="x")))
@@ -319,6 +426,7 @@ class AnswerTest(MockTestCase):
         status, _, body = self.server.request("/v1/analytics/k1/customer-metrics")
         self.assertEqual(status, 404)
         self.assertIn("error", json.loads(body))
+        self.assertNotIn(b"k1", body)   # unless --echo-path-in-404
         self.assertEqual(self.server.request("/", method="GET")[0], 404)
         status, headers, _ = self.server.request(self.server.path(query()), method="POST")
         self.assertEqual((status, headers["Allow"]), (405, "GET"))
@@ -358,6 +466,7 @@ class ConnectionTest(MockTestCase):
         self.assertEqual(stats["by_status"], {"200": 2})
         self.assertEqual(stats["by_kind"], {"ok": 2})
         self.assertEqual(stats["by_key"], {"k1": 2})
+        self.assertEqual(stats["by_key_status"], {"k1": {"200": 2}})
         self.assertEqual((stats["in_flight"], stats["max_in_flight"]), (0, 1))
         self.assertEqual(stats["max_in_flight_by_key"], {"k1": 1})
         times = stats["request_times_by_key"]["k1"]
@@ -496,13 +605,17 @@ class FaultTest(MockTestCase):
                 json.loads(r[2])["data"]["clientsWithEvent"], 10 ** 30),
             "empty": lambda r: self.assertEqual((r[0], r[2]), (500, b"")),
         }
+        # These have their own tests below (DeepNestingTest, TextFaultTest), which share
+        # servers between kinds.
+        elsewhere = {"deep-nesting", "latin1-page", "cut-utf8", "control-chars",
+                     "control-chars-raw"}
         failures = {
             "reset": (ConnectionError, http.client.HTTPException),
             "hang": (TimeoutError,),
             "truncated": (http.client.IncompleteRead,),
         }
-        self.assertEqual(set(checks) | set(failures), set(qm.FAULT_KINDS))
-        for kind in qm.FAULT_KINDS:
+        self.assertEqual(set(checks) | set(failures) | elsewhere, set(qm.FAULT_KINDS))
+        for kind in [k for k in qm.FAULT_KINDS if k not in elsewhere]:
             with self.subTest(kind=kind):
                 server = self.start("--keys", "k1", "--fail-first", "1", "--fail-kind", kind,
                                     "--hang-seconds", "2", "--retry-after", "2", customers=50)
@@ -530,6 +643,336 @@ class FormTest(MockTestCase):
         for name in set(qm.METRIC_FIELDS) - set(qm.COUNT_FIELDS):
             self.assertEqual(data[name], getattr(want, name), name)
 
+
+
+def usage_error(*args: str) -> str:
+    """The stderr of a mock refused at the command line (exit 2, before any customer is made)."""
+    done = subprocess.run([sys.executable, MOCK, "--port", "0", *args], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    return done.stderr
+
+
+def read_log(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+IMF_FIXDATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+                         r"Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT")
+
+
+class RetryAfterTest(MockTestCase):
+    def test_huge_and_far_future_values_are_sent_verbatim(self):
+        for value in ("86400", "Fri, 31 Dec 9999 23:59:59 GMT"):
+            with self.subTest(value=value):
+                server = self.start("--keys", "k1", "--fail-first", "2", "--fail-kind", "429",
+                                    "--retry-after", value, customers=50)
+                answers = [server.get(query()) for _ in range(3)]
+                self.assertEqual([a[0] for a in answers], [429, 429, 200])
+                self.assertEqual([a[1]["Retry-After"] for a in answers[:2]], [value, value])
+                self.assertIsNone(answers[2][1]["Retry-After"])
+
+    def test_http_date_seconds_ahead(self):
+        # The limiter's 429 and a --fail-first 429 both carry it.
+        server = self.start("--keys", "k1", "--rate-limit-per-minute", "1", "--fail-first", "1",
+                            "--fail-kind", "429", "--retry-after-date-in", "86400",
+                            customers=50)
+        first, second = server.get(query()), server.get(query())
+        self.assertEqual((first[0], second[0]), (429, 429))
+        self.assertEqual(server.stats()["by_kind"], {"429": 1, "rate-limited": 1})
+        for status, headers, _ in (first, second):
+            value = headers["Retry-After"]
+            self.assertRegex(value, IMF_FIXDATE)
+            ahead = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            self.assertGreater(ahead, 86400 - 60)
+            self.assertLessEqual(ahead, 86400)
+
+    def test_both_forms_at_once_are_refused(self):
+        self.assertIn("exclude each other",
+                      usage_error("--retry-after", "1", "--retry-after-date-in", "5"))
+
+
+class DeepNestingTest(MockTestCase):
+    def test_default_depth_exact_bytes(self):
+        server = self.start("--keys", "k1", "--fail-first", "1", "--fail-kind", "deep-nesting",
+                            customers=50)
+        status, headers, body = server.get(query())
+        normal = server.get(query())[2]
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b'{"nested": ' + b"[" * 150000 + b"]" * 150000 + b", "
+                         + normal[1:])
+        self.assertEqual(int(headers["Content-Length"]), len(body))
+        self.assertLess(len(body), 4 << 20)
+        self.assertEqual(json.loads(normal), json.loads(qm.render_metrics(
+            qm.compute_metrics(qm.generate_customers(50, SEED), qm.MetricsQuery(
+                since=(Y2025, Y2026))))))
+
+    def test_object_shape_gzip_and_fault_rate(self):
+        server = self.start("--keys", "k1", "--fault-rate", "1", "--fault-kinds", "deep-nesting",
+                            "--nesting-depth", "400", "--nesting-shape", "object",
+                            "--extra-fields")
+        for _ in range(2):   # every attempt: the field is on every answer
+            status, headers, body = server.get(query(), headers={"Accept-Encoding": "gzip"})
+            self.assertEqual((status, headers["Content-Encoding"]), (200, "gzip"))
+            doc = json.loads(gzip.decompress(body))
+            node = doc.pop("nested")
+            for _ in range(400):
+                node = node["a"]
+            self.assertEqual(node, 0)
+            self.assertEqual(doc, json.loads(qm.render_metrics(expected(since=(Y2025, Y2026)),
+                                                               extra_fields=True)))
+
+    def test_depth_must_be_positive(self):
+        self.assertIn("--nesting-depth", usage_error("--nesting-depth", "0"))
+
+
+class TextFaultTest(MockTestCase):
+    def test_bytes_and_headers(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        log = os.path.join(tmp.name, "a.jsonl")
+        want = {   # kind: (status, Content-Type, body)
+            "latin1-page": (502, "text/html", qm.LATIN1_PAGE),
+            "cut-utf8": (500, "application/json; charset=utf-8", qm.CUT_UTF8_BODY),
+            "control-chars": (500, "application/json; charset=utf-8",
+                              qm.CONTROL_CHARS_BODY.encode()),
+            "control-chars-raw": (500, "text/plain; charset=utf-8", qm.CONTROL_CHARS_RAW),
+        }
+        server = self.start("--keys", "k1", "--fault-rate", "1", "--fault-kinds",
+                            ",".join(want), "--answer-log", log, customers=50)
+        seen = {}
+        for i in range(40):
+            status, headers, body = server.get(query(since=(Y2025 + i, Y2026)))
+            seen[body] = (status, headers["Content-Type"], body)
+        self.assertEqual(sorted(seen.values()), sorted(want.values()))
+        # The answer log stays valid UTF-8 JSON: invalid bytes become U+FFFD.
+        logged = {r["kind"]: r["body"] for r in read_log(log)}
+        self.assertIn("erron\ufffde", logged["latin1-page"])
+        self.assertIn("Server \ufffd", logged["cut-utf8"])
+        self.assertEqual(logged["control-chars-raw"], qm.CONTROL_CHARS_RAW.decode())
+
+    def test_status_can_be_set(self):
+        server = self.start("--keys", "k1", "--fail-first", "1", "--fail-kind", "latin1-page",
+                            "--text-fault-status", "400", customers=50)
+        self.assertEqual(server.get(query())[::2], (400, qm.LATIN1_PAGE))
+        self.assertEqual(server.get(query())[0], 200)
+
+
+class RedirectTest(MockTestCase):
+    def test_every_request_is_redirected_to_itself_under_moved(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        log = os.path.join(tmp.name, "a.jsonl")
+        server = self.start("--keys", "k1", "--redirect-all", "301", "--answer-log", log,
+                            customers=50)
+        base = f"http://127.0.0.1:{server.port}/moved"
+        for path, method in ((server.path(query()), "GET"), ("/elsewhere?x=1", "GET"),
+                             (server.path(), "POST"), (server.path(query(), key="nope"), "GET")):
+            with self.subTest(path=path, method=method):
+                status, headers, body = server.request(path, method=method)
+                self.assertEqual((status, headers["Location"]), (301, base + path))
+                self.assertEqual(body.decode(), qm._NGINX_PAGE.format(
+                    title="301 Moved Permanently"))
+                self.assertEqual(headers["Content-Type"], "text/html")
+        # The control endpoints are not redirected.
+        stats = server.stats()
+        self.assertEqual(stats["by_status"], {"301": 4})
+        self.assertEqual(stats["by_kind"], {"redirect": 4})
+        self.assertEqual({r["kind"] for r in read_log(log)}, {"redirect"})
+
+    def test_each_status_with_a_fixed_location(self):
+        for status in (302, 308):   # the others differ only by REDIRECT_STATUSES
+            with self.subTest(status=status):
+                server = self.start("--keys", "k1", "--redirect-all", str(status),
+                                    "--redirect-location", "https://api.example.com/v1",
+                                    customers=10)
+                got, headers, body = server.get(query())
+                self.assertEqual((got, headers["Location"]), (status, "https://api.example.com/v1"))
+                self.assertIn(f"{status} {qm.REDIRECT_STATUSES[status]}".encode(), body)
+        self.assertIn("--redirect-all", usage_error("--redirect-all", "304"))
+
+
+class EchoPathTest(MockTestCase):
+    WRONG = "/api/v1/analytics/secret_key_1/customers-metrics"   # base_url with a stray /api
+
+    def test_text(self):
+        server = self.start("--keys", "secret_key_1", "--echo-path-in-404", customers=50)
+        target = self.WRONG + "?filter[since][]=1&filter[since][]=2"
+        status, headers, body = server.request(target)
+        self.assertEqual((status, headers["Content-Type"]), (404, "text/html; charset=utf-8"))
+        self.assertEqual(body.decode(), qm._EXPRESS_404.format(
+            method="GET", target=target.replace("&", "&amp;")))
+        self.assertIn(b"<pre>Cannot GET /api/v1/analytics/secret_key_1/customers-metrics?", body)
+        status, _, body = server.request(self.WRONG, method="POST")
+        self.assertEqual((status, body.count(b"Cannot POST " + self.WRONG.encode())), (404, 1))
+        # The right path still answers.
+        self.assertEqual(server.get(query(), key="secret_key_1")[0], 200)
+
+    def test_json(self):
+        server = self.start("--keys", "secret_key_1", "--echo-path-in-404", "json", customers=50)
+        status, headers, body = server.request(self.WRONG + "?environment=1")
+        self.assertEqual((status, headers["Content-Type"]), (404, "application/json; charset=utf-8"))
+        self.assertEqual(json.loads(body), {
+            "status": 404, "error": "Not Found", "path": self.WRONG,
+            "message": f"No route for GET {self.WRONG}?environment=1"})
+
+
+class StormTest(MockTestCase):
+    def test_forever(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        log = os.path.join(tmp.name, "a.jsonl")
+        args = ("--keys", "k1", "--storm-seconds", "inf", "--fault-seed", "3")
+        server = self.start(*args, "--answer-log", log, customers=50)
+        raws = [query(since=(Y2025 + i, Y2026)) for i in range(12)]
+        statuses = [server.get(raw)[0] for raw in raws]
+        self.assertLessEqual(set(statuses), {500, 502, 503})
+        self.assertGreaterEqual(len(set(statuses)), 2)
+        # Before the key check: a wrong key gets the storm too, and so does a retry.
+        self.assertIn(server.get(raws[0], key="nope")[0], {500, 502, 503})
+        self.assertIn(server.get(raws[0])[0], {500, 502, 503})
+        self.assertEqual({(r["fault"], r["status"] // 100) for r in read_log(log)}, {("storm", 5)})
+        # The same draws on another run.
+        again = self.start(*args, customers=50)
+        self.assertEqual([again.get(raw)[0] for raw in raws], statuses)
+
+    def test_chosen_kinds(self):
+        server = self.start("--keys", "k1", "--storm-seconds", "inf", "--storm-kinds", "reset",
+                            customers=10)
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            server.get(query())
+        self.assertIn("needs a valid query", usage_error("--storm-kinds", "500,truncated"))
+        self.assertIn("--storm-seconds", usage_error("--storm-seconds", "-1"))
+
+    def test_ends_after_its_seconds(self):
+        server = self.start("--keys", "k1", "--storm-seconds", "1", customers=50)
+        statuses = []
+        while 200 not in statuses and len(statuses) < 200:
+            statuses.append(server.get(query())[0])
+            time.sleep(0.02)
+        statuses += [server.get(query(since=(Y2025 + i, Y2026)))[0] for i in range(3)]
+        first_ok = statuses.index(200)
+        self.assertGreater(first_ok, 0)
+        self.assertLessEqual(set(statuses[:first_ok]), {500, 502, 503})
+        self.assertEqual(set(statuses[first_ok:]), {200})
+        stats = server.stats()
+        start = stats["now"] - stats["uptime_seconds"]
+        ages = [t - start for t in stats["request_times_by_key"]["k1"]]
+        self.assertLess(max(ages[:first_ok]), 1.0)
+        self.assertGreaterEqual(ages[first_ok], 1.0)
+
+
+class RateLimitShapeTest(MockTestCase):
+    def test_burst_allowance_and_429s_per_key(self):
+        server = self.start("--keys", "k1,k2", "--rate-limit-per-minute", "6",
+                            "--rate-limit-burst", "3", customers=50)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        k1 = [server.request(server.path(query()), conn=conn)[0] for _ in range(5)]
+        k2 = [server.request(server.path(query(), key="k2"), conn=conn)[0] for _ in range(3)]
+        conn.close()
+        self.assertEqual((k1, k2), ([200, 200, 200, 429, 429], [200, 200, 200]))
+        stats = server.stats()
+        self.assertEqual(stats["by_key_status"], {"k1": {"200": 3, "429": 2}, "k2": {"200": 3}})
+        self.assertEqual(stats["by_kind"], {"ok": 6, "rate-limited": 2})
+
+    def test_strict_bucket_refuses_what_the_tolerant_one_forgives(self):
+        strict = self.start("--keys", "k1", "--rate-limit-per-minute", "60",
+                            "--rate-limit-tolerance-ms", "0", customers=50)
+        tolerant = self.start("--keys", "k1", "--rate-limit-per-minute", "60",
+                              "--rate-limit-tolerance-ms", "300", customers=50)
+        servers = (strict, tolerant)
+        self.assertEqual([s.get(query())[0] for s in servers], [200, 200])
+        time.sleep(0.85)   # 150 ms early for an interval of 1 s
+        second = [s.get(query())[0] for s in servers]
+        for server in servers:   # the test only means something if the gap was in (0.7, 1)
+            t = server.stats()["request_times_by_key"]["k1"]
+            self.assertTrue(0.7 < t[1] - t[0] < 1.0, t)
+        self.assertEqual(second, [429, 200])
+        self.assertIn("strict", usage_error("--rate-limit-tolerance-ms", "-1"))
+        self.assertIn("--rate-limit-burst", usage_error("--rate-limit-burst", "0"))
+
+    def test_count_rejected(self):
+        common = ("--keys", "k1", "--rate-limit-per-minute", "60", "--rate-limit-tolerance-ms",
+                  "0")
+        counting = self.start(*common, "--rate-limit-count-rejected", customers=50)
+        lenient = self.start(*common, customers=50)
+        servers = (counting, lenient)
+        for server in servers:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            self.assertEqual([server.request(server.path(query()), conn=conn)[0]
+                              for _ in range(6)], [200] + [429] * 5)
+            conn.close()
+        time.sleep(1.2)   # past one interval, short of the six the refusals cost
+        self.assertEqual([s.get(query())[0] for s in servers], [429, 200])
+        for server in servers:
+            t = server.stats()["request_times_by_key"]["k1"]
+            self.assertTrue(t[5] - t[0] < 1.0 and 1.0 <= t[6] - t[0] < 6.0, t)
+
+
+class DataCheckAnswerTest(MockTestCase):
+    """Answers that break the rules a consistent API keeps; the answer log holds what was sent."""
+
+    def start_logged(self, *args: str):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        log = os.path.join(tmp.name, "a.jsonl")
+        return self.start("--keys", "k1", "--answer-log", log, *args), log
+
+    def data(self, server, raw: str) -> dict:
+        status, _, body = server.get(raw)
+        self.assertEqual(status, 200, body)
+        return json.loads(body, parse_float=Decimal)["data"]
+
+    def assert_logged_as_received(self, server, log: str, raws):
+        bodies = [server.get(raw)[2].decode() for raw in raws]
+        logged = {r["query"]: r["body"] for r in read_log(log)}
+        self.assertEqual([logged[raw] for raw in raws], bodies)
+
+    def test_inflate(self):
+        server, log = self.start_logged("--inflate", "country=US",
+                                        "--inflate", "media_source_name=Google & Co:2")
+        since = (Y2025, Y2026)
+        unfiltered = expected(since=since)
+        us = self.data(server, query(country=["US"]))
+        for name in qm.COUNT_FIELDS:
+            self.assertEqual(us[name], 3 * getattr(unfiltered, name), name)
+        self.assertGreater(us["clientsWithEvent"], unfiltered.clientsWithEvent)
+        truly_us = expected(since=since, filters=(("country", ("US",)),))
+        self.assertEqual(us["sales"], truly_us.sales)   # only the counts change
+        several = self.data(server, query(country=["GB", "US"], status=["2"]))
+        status_2 = expected(since=since, filters=(("status", ("2",)),))
+        self.assertEqual(several["activeSubscribers"], 3 * status_2.activeSubscribers)
+        google = self.data(server, query(media_source_name=["Google & Co"]))
+        self.assertEqual(google["clientsWithEvent"], 2 * unfiltered.clientsWithEvent)
+        # Others are true.
+        self.assertEqual(self.data(server, query(country=["GB"]))["clientsWithEvent"],
+                         expected(since=since, filters=(("country", ("GB",)),)).clientsWithEvent)
+        self.assertEqual(self.data(server, query())["clientsWithEvent"],
+                         unfiltered.clientsWithEvent)
+        self.assert_logged_as_received(server, log, [query(country=["US"]), query()])
+
+    def test_zero_answers(self):
+        server, log = self.start_logged("--zero-answers")
+        zeros = qm.render_metrics(qm.Metrics())
+        for raw in (query(), query(country=["US"]), query(since=(qm.T_2015, qm.T_2027))):
+            self.assertEqual(server.get(raw)[::2], (200, zeros.encode()))
+        self.assert_logged_as_received(server, log, [query()])
+
+    def test_scale_counts(self):
+        server, log = self.start_logged("--scale-counts", "0.3", "--numeric-strings")
+        for raw, want in ((query(), expected(since=(Y2025, Y2026))),
+                          (query(country=["US"]), expected(since=(Y2025, Y2026),
+                                                           filters=(("country", ("US",)),)))):
+            got = self.data(server, raw)
+            for name in qm.COUNT_FIELDS:
+                scaled = (Decimal(getattr(want, name)) * Decimal("0.3")).quantize(
+                    Decimal(1), rounding="ROUND_HALF_UP")
+                self.assertEqual(got[name], str(scaled), name)
+            self.assertLess(int(got["clientsWithEvent"]), want.clientsWithEvent)
+            self.assertEqual(got["avgPrice"], want.avgPrice)
+        self.assert_logged_as_received(server, log, [query()])
+        self.assertIn("--scale-counts", usage_error("--scale-counts", "-0.5"))
 
 if __name__ == "__main__":
     unittest.main()
