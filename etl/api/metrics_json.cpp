@@ -113,7 +113,7 @@ class FieldReader {
 };
 
 // At most this much of a body is quoted in a message.
-constexpr std::size_t kExcerptBytes = 120;
+constexpr std::size_t kExcerptBytes = 300;
 
 }  // namespace
 

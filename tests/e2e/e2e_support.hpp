@@ -49,7 +49,7 @@ inline std::map<std::string, LoggedAnswer> read_answer_log(const std::string& pa
   std::string line;
   while (std::getline(in, line)) {
     rapidjson::Document d;
-    d.Parse(line.c_str());
+    d.Parse<rapidjson::kParseIterativeFlag>(line.c_str());  // some answers nest 150,000 deep
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("since") || !d["since"].IsArray()) continue;
     std::map<std::string, std::vector<std::string>> filters;
     if (d.HasMember("filters") && d["filters"].IsObject()) {

@@ -28,6 +28,12 @@ class WarehouseProbe {
   // SQL for a timestamp column as Unix seconds.
   virtual std::string epoch(const std::string& column) const = 0;
   virtual bool has_table(const std::string& table) = 0;
+  // A writer lock another client holds (a BI tool, a DBA) until the returned object goes: the
+  // job's next commit to `table` waits on it.
+  struct HeldLock {
+    virtual ~HeldLock() = default;
+  };
+  virtual std::unique_ptr<HeldLock> hold_write_lock_on(const std::string& table) = 0;
 
   std::int64_t count(const std::string& from_where) {
     return std::stoll(*query("SELECT count(*) AS n FROM " + from_where).at(0).at("n"));
@@ -55,6 +61,16 @@ class SqliteProbe : public WarehouseProbe {
       rows.push_back(std::move(row));
     }
     return rows;
+  }
+
+  // SQLite locks the whole file: BEGIN IMMEDIATE keeps every other writer waiting.
+  std::unique_ptr<HeldLock> hold_write_lock_on(const std::string&) override {
+    struct Lock : HeldLock {
+      explicit Lock(const std::string& path) : db(path, SQLite::OPEN_READWRITE) { db.exec("BEGIN IMMEDIATE"); }
+      ~Lock() override { db.exec("ROLLBACK"); }
+      SQLite::Database db;
+    };
+    return std::make_unique<Lock>(path_);
   }
 
   bool has_table(const std::string& table) override {
@@ -93,6 +109,17 @@ class PostgresProbe : public WarehouseProbe {
       rows.push_back(std::move(row));
     }
     return rows;
+  }
+
+  std::unique_ptr<HeldLock> hold_write_lock_on(const std::string& table) override {
+    struct Lock : HeldLock {
+      Lock(const std::string& schema, const std::string& table) : c(PgTestDatabase::instance().conninfo()), w(c) {
+        w.exec("LOCK TABLE " + w.quote_name(schema) + "." + w.quote_name(table) + " IN EXCLUSIVE MODE");
+      }
+      pqxx::connection c;
+      pqxx::work w;  // rolled back when the lock goes
+    };
+    return std::make_unique<Lock>(schema_, table);
   }
 
   bool has_table(const std::string& table) override {
