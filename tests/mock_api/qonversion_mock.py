@@ -1430,7 +1430,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def parse_options(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line, checked; a bad one exits 2 with argparse's message."""
     parser = build_parser()
     options = parser.parse_args(argv)
     if bool(options.tls_cert) != bool(options.tls_key):
@@ -1457,6 +1458,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("--nesting-depth must be at least 1")
     if options.text_fault_status is not None and not 100 <= options.text_fault_status <= 599:
         parser.error("--text-fault-status must be an HTTP status (100-599)")
+    return options
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    options = parse_options(argv)
 
     # Until the server runs, a stop request just ends the process (still "clean": exit 0).
     signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))
