@@ -51,12 +51,16 @@ class Sizes:
     run_cells: int         # zero-latency run for CPU and RSS
     shell_cells: int       # the shell-loop baseline
     load_chunks: int       # the load alternates with its baseline this many times
+    fleet_projects: int    # projects side by side at a strict server's limit
+    api_regime_cells: int  # cells at the API's own 30 requests a minute
 
 
 FULL = Sizes(rate_per_s=10, paced_cells=600, latency_ms=50, concurrency=32, latency_cells=5000,
-             load_rows=1_000_000, plan_cells=100_000, run_cells=20_000, shell_cells=300, load_chunks=4)
+             load_rows=1_000_000, plan_cells=100_000, run_cells=20_000, shell_cells=300, load_chunks=4,
+             fleet_projects=100, api_regime_cells=20)
 SMOKE = Sizes(rate_per_s=20, paced_cells=60, latency_ms=50, concurrency=32, latency_cells=500,
-              load_rows=20_000, plan_cells=10_000, run_cells=2_000, shell_cells=20, load_chunks=2)
+              load_rows=20_000, plan_cells=10_000, run_cells=2_000, shell_cells=20, load_chunks=2,
+              fleet_projects=5, api_regime_cells=0)
 
 
 @dataclass
@@ -138,7 +142,8 @@ class Mock:
     def __init__(self, work: Path, *args: str):
         self.log = open(work / "mock.log", "a")
         self.proc = subprocess.Popen(
-            [sys.executable, str(MOCK), "--port", "0", "--keys", ",".join(KEYS.values()), *args],
+            [sys.executable, str(MOCK), "--port", "0", *(() if "--keys" in args else ("--keys", ",".join(KEYS.values()))),
+             *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"port=(\d+)", line)
@@ -285,6 +290,79 @@ def case_adapting(b: Bench) -> None:
           share <= 0.10, f"{run.requests} requests in all")
     b.raw["adapting"] = {"run": vars(run.measured), "http_429": run.http_429,
                          "requests": run.requests, "rows": run.rows}
+
+
+def many_keys(n: int) -> dict:
+    return {f"P{i:03d}": f"bench_key_fleet_{i:03d}_0123456789abcd" for i in range(n)}
+
+
+def fleet_config(base_url: str, warehouse: str, keys: dict, *, rpm: float) -> str:
+    """One project per key, 20 cells each (one bucket of the 20-segment matrix)."""
+    text = (f'snapshot_grain = "day"\nmax_cells = {20 * len(keys) + 1000}\n\n'
+            f'[api]\nbase_url = "{base_url}/v1/analytics"\nconcurrency = 4\n'
+            f'requests_per_minute = {rpm:g}\ntimeout_seconds = 30\nmax_attempts = 5\n\n'
+            f'[warehouse]\nurl = "{warehouse}"\n\n')
+    for name in keys:
+        text += (f'[[project]]\nname = "fleet-{name.lower()}"\n'
+                 f'api_key = {{ env = "BENCH_KEY_{name}" }}\nenvironments = [1]\n\n')
+    return text + f'[[window]]\nname = "daily"\neach = "day"\ncount = 1\n\n{MATRIX}'
+
+
+def strict_row(b: Bench, case: str, run: JobRun, n: int, r: float, keys: int, target: float) -> None:
+    bound = n / r
+    ratio = run.measured.seconds / bound
+    by_key = run.stats.get("by_key_status", {})
+    worst = max((int(v.get("429", 0)) for v in by_key.values()), default=0)
+    b.add("strict", case, f"{run.measured.seconds:.2f} s", f"N / R = {bound:.1f} s", ratio, f"≤ {target:.2f}",
+          ratio <= target and worst <= 2 and run.rows == n * keys,
+          f"{run.http_429} × 429 in all, at most {worst} for one key (≤ 2); {run.rows} rows")
+
+
+def case_strict(b: Bench) -> None:
+    """SPEC: configured at a server's true limit, a strict one (no burst, no forgiveness)
+    included, a run takes at most 1.10 × N / R; a 429 lowers the rate once per event."""
+    s = b.sizes
+    n, r = s.paced_cells, s.rate_per_s
+    log(f"== strict: N={n}, mock a strict bucket at R={r:g}/s per key, config R")
+    with Mock(b.work, "--rate-limit-per-minute", f"{r * 60:g}", "--rate-limit-tolerance-ms", "0",
+              "--latency-ms", "20") as mock:
+        one = run_job(b, mock, "strict_one", cells_per_project=n, rpm=r * 60, concurrency=4)
+    strict_row(b, f"1 project, {n} cells at a strict R = {r:g}/s", one, n, r, 1, 1.10)
+
+    log(f"== strict: {s.fleet_projects} projects side by side, 20 cells each, strict bucket at 1/s")
+    keys = many_keys(s.fleet_projects)
+    env = job_env() | {f"BENCH_KEY_{name}": key for name, key in keys.items()}
+    db = b.work / "strict_fleet.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    with Mock(b.work, "--rate-limit-per-minute", "60", "--rate-limit-tolerance-ms", "0", "--latency-ms", "20",
+              "--keys", ",".join(keys.values())) as mock:
+        cfg = b.work / "strict_fleet.toml"
+        cfg.write_text(fleet_config(mock.base, f"sqlite:{db}", keys, rpm=60))
+        subprocess.run([b.etl, "migrate", "-c", str(cfg), "-q"], env=env, check=True)
+        mock.reset()
+        with open(b.work / "strict_fleet.log", "w") as err:
+            m = timed([b.etl, "run", "-c", str(cfg), "--snapshot", SNAPSHOT, "-q"], env=env, stderr=err)
+        fleet = JobRun(m, mock.stats(), sqlite_rows(db))
+    strict_row(b, f"{s.fleet_projects} projects side by side, 20 cells each at a strict 1/s", fleet, 20, 1.0,
+               s.fleet_projects, 1.10)
+
+    api = None
+    if s.api_regime_cells:  # 40 s at the smallest size: not in a smoke run
+        log(f"== strict: the API's own regime, {s.api_regime_cells} cells at 30 requests a minute")
+        with Mock(b.work, "--rate-limit-per-minute", "30", "--rate-limit-tolerance-ms", "0",
+                  "--latency-ms", "20") as mock:
+            api = run_job(b, mock, "strict_api", cells_per_project=s.api_regime_cells, rpm=30, concurrency=4)
+        strict_row(b, f"{s.api_regime_cells} cells at the API's 30 requests a minute, strict", api,
+                   s.api_regime_cells, 0.5, 1, 1.10)
+
+    log(f"== strict: N={n}, a bursty server (burst 5) at R={r:g}/s, config R")
+    with Mock(b.work, "--rate-limit-per-minute", f"{r * 60:g}", "--rate-limit-burst", "5",
+              "--latency-ms", "20") as mock:
+        bursty = run_job(b, mock, "strict_bursty", cells_per_project=n, rpm=r * 60, concurrency=4)
+    strict_row(b, f"1 project, {n} cells at a bursty R = {r:g}/s (burst 5)", bursty, n, r, 1, 1.05)
+    b.raw["strict"] = {"one": vars(one.measured), "fleet": vars(fleet.measured),
+                       "api": vars(api.measured) if api else None, "bursty": vars(bursty.measured)}
 
 
 def write_urls(b: Bench, cfg: Path, mock: Mock, out: Path, *, with_cells: bool = False) -> int:
@@ -589,7 +667,7 @@ def case_baseline(b: Bench) -> None:
                          "job_cN": vars(par.measured), "shell_rows": shell_rows}
 
 
-CASES = {"pacing": case_pacing, "adapting": case_adapting, "latency": case_latency,
+CASES = {"pacing": case_pacing, "adapting": case_adapting, "strict": case_strict, "latency": case_latency,
          "load": case_load, "cost": case_cost, "baseline": case_baseline}
 
 
