@@ -30,7 +30,6 @@ bool LabelSets::is_group(std::size_t dimension, const std::string& label) const 
 
 bool LabelSets::contains(std::size_t dimension, const std::string& outer, const std::string& inner) const {
   if (outer == inner) return true;
-  if (kDimensions[dimension] == kSearchDimension) return false;
   const std::vector<std::string>* outer_group = group(dimension, outer);
   const std::vector<std::string>* inner_group = group(dimension, inner);
   if (inner_group == nullptr) {  // another single value: only a group can hold it

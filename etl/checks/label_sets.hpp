@@ -18,8 +18,8 @@ class LabelSets {
 
   // True when filtering `dimension` on `outer` selects every customer that filtering it on
   // `inner` selects: the value set of `inner` is contained in that of `outer` (a group
-  // contains each of its values and any group whose values it holds). `search` is free text
-  // the API matches its own way, so a search contains only the same search.
+  // contains each of its values and any group whose values it holds). `search` takes no
+  // groups (the config refuses them), so a search contains only the same search.
   bool contains(std::size_t dimension, const std::string& outer, const std::string& inner) const;
   // True when `label` names a group of `dimension` in the config. Two different labels can
   // only contain one another when one of them is a group.
