@@ -1,6 +1,7 @@
 #include "checks/data_checks.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <tuple>
 
 #include "checks/check_tables.hpp"

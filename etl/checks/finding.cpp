@@ -29,6 +29,4 @@ std::string number_text(double value) {
   return text;
 }
 
-std::string snapshot_text(UnixSeconds t) { return format_iso8601(t); }
-
 }  // namespace qetl::checks_detail

@@ -16,7 +16,4 @@ DataCheckFinding finding_for(const CheckTables& tables, const CurrentCell& cell,
 // 1250 -> "1250", 1010.5 -> "1010.5": counts read as integers, bounds without trailing zeros.
 std::string number_text(double value);
 
-// "2026-11-19T00:00:00Z": when the previous row was taken, for messages.
-std::string snapshot_text(UnixSeconds t);
-
 }  // namespace qetl::checks_detail

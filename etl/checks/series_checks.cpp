@@ -46,7 +46,7 @@ void find_series_changes(const CheckTables& tables, const CheckSettings& setting
     const auto found = tables.previous.find(series_of(cell));
     if (found == tables.previous.end() || found->second.snapshot_at >= cell.snapshot_at) continue;
     const PreviousCell& previous = found->second;
-    const std::string since = snapshot_text(previous.snapshot_at);
+    const auto since = [&] { return format_iso8601(previous.snapshot_at); };  // for messages only
     const std::int64_t clients_before = previous.counts[kClientsWithEvent];
 
     if (cell.all_zero && clients_before > 0) {
@@ -54,7 +54,7 @@ void find_series_changes(const CheckTables& tables, const CheckSettings& setting
                                        kCountMetrics[kClientsWithEvent]);
       f.observed = 0.0;
       f.expected = static_cast<double>(clients_before);
-      f.message = "every metric is 0; the previous snapshot (" + since + ") had clients_with_event " +
+      f.message = "every metric is 0; the previous snapshot (" + since() + ") had clients_with_event " +
                   number_text(*f.expected);
       out.push_back(std::move(f));
       continue;
@@ -67,7 +67,7 @@ void find_series_changes(const CheckTables& tables, const CheckSettings& setting
                                        kCountMetrics[kClientsWithEvent]);
       f.observed = static_cast<double>(cell.counts[kClientsWithEvent]);
       f.expected = static_cast<double>(clients_before);
-      f.message = "clients_with_event fell from " + number_text(*f.expected) + " (" + since + ") to " +
+      f.message = "clients_with_event fell from " + number_text(*f.expected) + " (" + since() + ") to " +
                   number_text(*f.observed) +
                   (cell.kind == WindowKind::fixed ? ": a fixed window only ever gains customers"
                                                   : ": a cohort closed before then keeps its customers");
@@ -83,7 +83,7 @@ void find_series_changes(const CheckTables& tables, const CheckSettings& setting
       DataCheckFinding f = finding_for(tables, cell, run_id, kLargeChange, kSeverityWarning, kCountMetrics[m]);
       f.observed = static_cast<double>(cell.counts[m]);
       f.expected = static_cast<double>(before);
-      f.message = std::string(kCountMetrics[m]) + " moved from " + number_text(*f.expected) + " (" + since + ") to " +
+      f.message = std::string(kCountMetrics[m]) + " moved from " + number_text(*f.expected) + " (" + since() + ") to " +
                   number_text(*f.observed) + " (" +
                   (before > 0 ? percent_text(change / static_cast<double>(before)) : std::string("from 0")) +
                   "), more than max_change " + number_text(settings.max_change * 100) + " %";
