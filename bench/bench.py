@@ -667,8 +667,36 @@ def case_baseline(b: Bench) -> None:
                          "job_cN": vars(par.measured), "shell_rows": shell_rows}
 
 
+def case_checks(b: Bench) -> None:
+    """The data checks of one snapshot against the night before, as many cells as the run of the
+    cost case (bench/checks_bench.cpp): the checks' own time against 2 s, the process's peak RSS
+    against 64 MiB."""
+    n = b.sizes.run_cells
+    log(f"== checks: {n} current + {n} previous rows through DataChecks")
+    out = b.work / "checks.json"
+    with open(out, "w") as f:
+        m = timed([str(b.build / "bench" / "qetl_checks_bench"), "--cells", str(n)], stdout=f)
+    if m.status != 0:
+        raise RuntimeError(f"qetl_checks_bench exited {m.status}")
+    r = json.loads(out.read_text())
+    rows_ok = r["current_rows"] == n and r["previous_rows"] == n
+    # The program's own high-water mark: wait4's figure would be the Python parent's size at
+    # fork() whenever the child stays smaller (Linux carries it across exec).
+    seconds, rss = r["checks_seconds"], r["peak_rss_kib"] / 1024
+    found = ", ".join(f"{v} {k}" for k, v in sorted(r["by_check"].items())) or "none"
+    b.add("checks", f"checks of {n} cells + {n} previous rows: time", f"{seconds:.3f} s", "2 s",
+          seconds / 2, "< 1", seconds < 2 and rows_ok,
+          f"adding rows and run(), the generator's time apart; run() alone {r['run_seconds']:.3f} s; "
+          f"process {m.seconds:.2f} s wall; {r['segments']} segments with groups x {r['buckets']} "
+          f"buckets; findings: {found}")
+    b.add("checks", f"checks of {n} cells + {n} previous rows: peak RSS", f"{rss:.1f} MiB", "64 MiB",
+          rss / 64, "< 1", rss < 64 and rows_ok,
+          f"the whole process (VmHWM); {r['peak_rss_before_rows_kib'] / 1024:.1f} MiB before the first row")
+    b.raw["checks"] = {"process": vars(m), **r}
+
+
 CASES = {"pacing": case_pacing, "adapting": case_adapting, "strict": case_strict, "latency": case_latency,
-         "load": case_load, "cost": case_cost, "baseline": case_baseline}
+         "load": case_load, "cost": case_cost, "baseline": case_baseline, "checks": case_checks}
 
 
 # ------------------------------------------------------------------------------------------
