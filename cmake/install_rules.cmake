@@ -4,6 +4,9 @@
 #   <sysconfdir>/qonversion-etl/config.toml                  (/etc for the prefix /usr; never overwritten)
 #   share/qonversion-etl/{postgres,sqlite,examples}/*.sql
 #   share/qonversion-etl/config.toml                         (the pristine default config)
+#   share/qonversion-etl/monitoring/qonversion-etl.rules.yml (Prometheus alert rules)
+#   share/qonversion-etl/dbt/{sources.yml,README.md}         (dbt source definitions)
+#   share/doc/qonversion-etl/{README.md,metabase.md,copyright,changelog.gz}
 #
 # The units and the config name the binary and the config directory by their /usr paths in the
 # source tree. They are rewritten when installed, from the prefix given at install time
@@ -23,6 +26,10 @@ install(CODE "
   set(QETL_INSTALL_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")
   set(QETL_INSTALL_DATADIR \"${CMAKE_INSTALL_DATADIR}\")
   set(QETL_SYSTEMD_UNITDIR \"${QETL_SYSTEMD_UNITDIR}\")
+  # Set by CPack (cmake/packaging.cmake) for the Debian package.
+  if(DEFINED QETL_PACKAGE_SYSTEMD_UNITDIR)
+    set(QETL_SYSTEMD_UNITDIR \"\${QETL_PACKAGE_SYSTEMD_UNITDIR}\")
+  endif()
   include(\"${CMAKE_SOURCE_DIR}/cmake/install_systemd.cmake\")
 ")
 
@@ -31,3 +38,26 @@ install(TARGETS qonversion-etl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/sql/postgres ${CMAKE_SOURCE_DIR}/sql/sqlite ${CMAKE_SOURCE_DIR}/sql/examples
         DESTINATION ${CMAKE_INSTALL_DATADIR}/qonversion-etl
         FILES_MATCHING PATTERN "*.sql")
+
+install(FILES ${CMAKE_SOURCE_DIR}/monitoring/qonversion-etl.rules.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/qonversion-etl/monitoring)
+install(FILES ${CMAKE_SOURCE_DIR}/dbt/sources.yml ${CMAKE_SOURCE_DIR}/dbt/README.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/qonversion-etl/dbt)
+
+# Documentation where Debian looks for it: the copyright file, and the changelog compressed
+# the way dpkg tools expect (gzip -9, no name or time stamp in the header, so that two builds
+# of one tree give the same bytes).
+find_program(QETL_GZIP gzip REQUIRED)
+set(_qetl_changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
+add_custom_command(
+  OUTPUT ${_qetl_changelog_gz}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging
+  COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/packaging/changelog ${CMAKE_BINARY_DIR}/packaging/changelog
+  COMMAND ${QETL_GZIP} -9nf ${CMAKE_BINARY_DIR}/packaging/changelog
+  DEPENDS ${CMAKE_SOURCE_DIR}/packaging/changelog
+  COMMENT "Compressing the changelog"
+  VERBATIM)
+add_custom_target(qetl_changelog ALL DEPENDS ${_qetl_changelog_gz})
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metabase.md
+              ${CMAKE_SOURCE_DIR}/packaging/copyright ${_qetl_changelog_gz}
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
