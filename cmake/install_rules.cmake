@@ -46,18 +46,26 @@ install(FILES ${CMAKE_SOURCE_DIR}/dbt/sources.yml ${CMAKE_SOURCE_DIR}/dbt/README
 
 # Documentation where Debian looks for it: the copyright file, and the changelog compressed
 # the way dpkg tools expect (gzip -9, no name or time stamp in the header, so that two builds
-# of one tree give the same bytes).
+# of one tree give the same bytes). Compressed at install time, into a directory of this
+# install's own, so that installs running side by side do not share the file.
 find_program(QETL_GZIP gzip REQUIRED)
-set(_qetl_changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
-add_custom_command(
-  OUTPUT ${_qetl_changelog_gz}
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging
-  COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/packaging/changelog ${CMAKE_BINARY_DIR}/packaging/changelog
-  COMMAND ${QETL_GZIP} -9nf ${CMAKE_BINARY_DIR}/packaging/changelog
-  DEPENDS ${CMAKE_SOURCE_DIR}/packaging/changelog
-  COMMENT "Compressing the changelog"
-  VERBATIM)
-add_custom_target(qetl_changelog ALL DEPENDS ${_qetl_changelog_gz})
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metabase.md
-              ${CMAKE_SOURCE_DIR}/packaging/copyright ${_qetl_changelog_gz}
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metabase.md ${CMAKE_SOURCE_DIR}/packaging/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(CODE "
+  string(RANDOM LENGTH 16 _qetl_token)
+  set(_qetl_gz_dir \"${CMAKE_BINARY_DIR}/install-staging/changelog-\${_qetl_token}\")
+  file(MAKE_DIRECTORY \"\${_qetl_gz_dir}\")
+  execute_process(COMMAND \"${QETL_GZIP}\" -9nc \"${CMAKE_SOURCE_DIR}/packaging/changelog\"
+                  OUTPUT_FILE \"\${_qetl_gz_dir}/changelog.gz\" RESULT_VARIABLE _qetl_gzip_status)
+  if(NOT _qetl_gzip_status EQUAL 0)
+    message(FATAL_ERROR \"gzip of packaging/changelog failed: \${_qetl_gzip_status}\")
+  endif()
+  if(IS_ABSOLUTE \"${CMAKE_INSTALL_DOCDIR}\")
+    set(_qetl_docdir \"${CMAKE_INSTALL_DOCDIR}\")
+  else()
+    set(_qetl_docdir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}\")
+  endif()
+  file(INSTALL \"\${_qetl_gz_dir}/changelog.gz\" DESTINATION \"\${_qetl_docdir}\"
+       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(REMOVE_RECURSE \"\${_qetl_gz_dir}\")
+")

@@ -67,7 +67,8 @@ for script in postinst prerm postrm; do
   sh -n "$scratch/control/$script" || fail "$script is not valid sh"
 done
 # Nothing enabled or started by the package: that stays the operator's choice.
-if grep -E 'systemctl[^#]*(enable|start)|deb-systemd-(helper enable|invoke start)' "$scratch/control/postinst"; then
+if grep -v '^[[:space:]]*#' "$scratch/control/postinst" |
+   grep -E 'systemctl[^#]*(enable|start)|deb-systemd-(helper enable|invoke start)'; then
   fail "postinst enables or starts a unit"
 fi
 
