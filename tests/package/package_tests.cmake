@@ -16,7 +16,12 @@ add_test(NAME monitoring_rules_check
 add_test(NAME monitoring_rules_test
          COMMAND ${QETL_PROMTOOL} test rules tests/qonversion-etl.test.yml
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/monitoring)
-set_tests_properties(monitoring_rules_check monitoring_rules_test PROPERTIES LABELS monitoring TIMEOUT 120)
+# The rules on a metrics file this build's binary wrote (a run failing before it fetches).
+add_test(NAME monitoring_rules_on_real_metrics_file
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/alerts_on_real_metrics.py $<TARGET_FILE:qonversion-etl>
+                 ${QETL_PROMTOOL} ${CMAKE_SOURCE_DIR}/monitoring/qonversion-etl.rules.yml)
+set_tests_properties(monitoring_rules_check monitoring_rules_test monitoring_rules_on_real_metrics_file
+                     PROPERTIES LABELS monitoring TIMEOUT 120)
 
 # dbt/sources.yml is what scripts/dbt-sources generates from the schema this build's binary
 # migrates: every description equal to its PostgreSQL COMMENT, the unique keys valid SQL.
