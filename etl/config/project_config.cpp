@@ -87,7 +87,7 @@ std::vector<ProjectConfig> read_projects(const Scope& scope, const toml::node& n
 
     const toml::node* name = table.get("name");
     if (name == nullptr) fail(scope.at(table, join_key(prefix, "name")), "missing required key");
-    project.name = expect_nonempty_string(scope, *name, join_key(prefix, "name"));
+    project.name = expect_name(scope, *name, join_key(prefix, "name"));
     for (const ProjectConfig& earlier : projects) {
       if (earlier.name == project.name) {
         fail(scope.at(*name, join_key(prefix, "name")),
