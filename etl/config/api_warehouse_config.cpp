@@ -82,7 +82,7 @@ void read_api(const Scope& scope, const toml::node& node, ApiConfig& api) {
     api.give_up_after_seconds = expect_number_in(scope, *n, "api.give_up_after_seconds", 1, 86400);
   }
   if (const toml::node* n = table.get("ca_file")) {
-    api.ca_file = expect_nonempty_string(scope, *n, "api.ca_file");
+    api.ca_file = expect_text(scope, *n, "api.ca_file");
     check_readable(scope, *n, "api.ca_file", *api.ca_file);
   }
 }

@@ -138,6 +138,7 @@ struct Config {
   std::string path;  // the file it was read from
   SnapshotGrain snapshot_grain = SnapshotGrain::day;
   std::int64_t max_cells = 20000;
+  SourceLocation max_cells_where;  // named when the matrix expands to more cells
   std::optional<std::string> metrics_file;  // top-level metrics_file; --metrics-file overrides it
   ApiConfig api;
   WarehouseConfig warehouse;
@@ -146,7 +147,6 @@ struct Config {
   std::vector<MatrixDimension> matrix;  // in kDimensions order, only the dimensions named
   std::vector<MatrixRule> excludes;
   std::vector<MatrixRule> includes;
-  SourceLocation max_cells_where;  // named when the matrix expands to more cells
   std::optional<BiConfig> bi;  // absent: no BI notification
   ChecksConfig checks;
   // SHA-256 of the parsed config's canonical text (config_fingerprint.hpp), stored in etl_runs:

@@ -66,7 +66,7 @@ Config parse_config(const std::string& toml_text, const std::string& path_for_me
     config.max_cells_where = scope.at(*node, "max_cells");
   }
   if (const toml::node* node = root.get("metrics_file")) {
-    config.metrics_file = expect_nonempty_string(scope, *node, "metrics_file");
+    config.metrics_file = expect_text(scope, *node, "metrics_file");
   }
   if (const toml::node* node = root.get("api")) read_api(scope, *node, config.api);
   config.warehouse.url_where = scope.at_line(1, "warehouse.url");

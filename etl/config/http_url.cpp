@@ -1,5 +1,7 @@
 #include "config/http_url.hpp"
 
+#include "config/text_value.hpp"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -72,7 +74,7 @@ bool may_hold_password(const std::string& url) {
 
 std::string http_url_problem(std::string_view url, PlainHttp plain_http, std::string_view secret) {
   const std::string text(url);
-  const std::string quoted = "\"" + text + "\"";
+  const std::string quoted = quoted_for_message(text);
   // A URL that may hold a password is described, never repeated.
   const std::string shown = may_hold_password(text) ? std::string("the URL (not shown: it may hold a password)") : quoted;
 

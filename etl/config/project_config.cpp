@@ -33,7 +33,7 @@ SecretSource read_secret_source(const Scope& scope, const toml::node& node, cons
   const std::string kind = std::string(entries[0].first->str());
   const std::string path = join_key(key, kind);
   SecretSource source;
-  source.name = expect_nonempty_string(scope, *entries[0].second, path);
+  source.name = expect_text(scope, *entries[0].second, path);
   source.where = scope.at(node, key);
   if (kind == "env") {
     source.kind = SecretSource::Kind::env;

@@ -49,6 +49,26 @@ std::string text_problem(std::string_view text) {
   return "";
 }
 
+std::string quoted_for_message(std::string_view text) {
+  std::string out = "\"";
+  char escape[8];
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (byte < 0x20 || byte == 0x7F) {
+      std::snprintf(escape, sizeof escape, "\\x%02X", byte);
+      out += escape;
+    } else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) {  // C1 control character
+      std::snprintf(escape, sizeof escape, "\\u%04X", next);
+      out += escape;
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out + "\"";
+}
+
 std::size_t utf8_length(std::string_view text) {
   std::size_t n = 0;
   for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;

@@ -13,6 +13,10 @@ namespace qetl {
 // message never contains the text itself.
 std::string text_problem(std::string_view text);
 
+// `text` in double quotes for a message, with control characters written as escapes (\x0A,
+// \u0085) so that the message stays one printable line whatever the text holds.
+std::string quoted_for_message(std::string_view text);
+
 // Characters, not bytes: UTF-8 continuation bytes (10xxxxxx) do not start a character.
 std::size_t utf8_length(std::string_view text);
 

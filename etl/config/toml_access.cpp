@@ -57,7 +57,7 @@ std::string type_phrase(const toml::node& node) {
   }
 }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string in_quotes(std::string_view text) { return quoted_for_message(text); }
 
 std::vector<Entry> entries_in_file_order(const toml::table& table) {
   std::vector<Entry> entries;
@@ -133,10 +133,15 @@ double expect_number_in(const Scope& scope, const toml::node& node, const std::s
   return v;
 }
 
-std::string expect_name(const Scope& scope, const toml::node& node, const std::string& key) {
-  std::string name = expect_nonempty_string(scope, node, key);
-  const std::string problem = text_problem(name);
+std::string expect_text(const Scope& scope, const toml::node& node, const std::string& key) {
+  std::string text = expect_nonempty_string(scope, node, key);
+  const std::string problem = text_problem(text);
   if (!problem.empty()) fail(scope.at(node, key), problem);
+  return text;
+}
+
+std::string expect_name(const Scope& scope, const toml::node& node, const std::string& key) {
+  std::string name = expect_text(scope, node, key);
   if (name.size() > kMaxNameBytes) {
     fail(scope.at(node, key), "is " + std::to_string(name.size()) + " bytes long, at most " + std::to_string(kMaxNameBytes) +
                                   " are allowed (it is part of every row's key in the warehouse)");

@@ -89,6 +89,30 @@ TEST(RefusedText, PrintableUnicodeIsFine) {
   EXPECT_EQ(c.matrix[0].entries[0]->label, "Весна ☀ 春");
 }
 
+// Whatever a value holds, the message about it is one printable line.
+TEST(RefusedText, MessagesQuotingAValueStayOneLine) {
+  expect_refused("snapshot_grain = \"da\\ny\"\n" + kBase,
+                 "t.toml:1:snapshot_grain: must be \"day\" or \"hour\", got \"da\\x0Ay\"");
+  expect_refused("[warehouse]\nschema = \"q\\u0085\"\n" + kBase,
+                 "t.toml:2:warehouse.schema: \"q\\u0085\" does not match ^[A-Za-z_][A-Za-z0-9_]*$");
+  const Refusal url = refusal("[api]\nbase_url = \"https://api.example.com/v1\\r\\nX-Forged: 1\"\n" + kBase);
+  EXPECT_THAT(url.message, StartsWith("t.toml:2:api.base_url: \"https://api.example.com/v1\\x0D\\x0AX-Forged: 1\" "));
+  EXPECT_EQ(url.message.find_first_of("\r\n"), std::string::npos) << url.message;
+  EXPECT_EQ(url.code, ExitCode::config);
+}
+
+TEST(RefusedText, PathsAndSourceNamesArePrintable) {
+  expect_refused("[api]\nca_file = \"/etc/ssl/ca.pem\\n\"\n" + kBase,
+                 "t.toml:2:api.ca_file: contains the control character U+000A at byte 16: names and values must be "
+                 "printable UTF-8 text");
+  expect_refused("metrics_file = \"/tmp/m\\u0000.prom\"\n" + kBase,
+                 "t.toml:1:metrics_file: contains the control character U+0000 at byte 7: names and values must be "
+                 "printable UTF-8 text");
+  expect_refused("[[project]]\nname = \"a\"\napi_key = { file = \"/etc/key\\t\" }\n" + kWindow,
+                 "t.toml:3:project[0].api_key.file: contains the control character U+0009 at byte 9: names and values "
+                 "must be printable UTF-8 text");
+}
+
 // --- names and values the warehouse can hold -----------------------------------------------------
 
 TEST(RefusedLength, AProjectNameOfFiveThousandCharacters) {

@@ -74,6 +74,9 @@ TEST(SnapshotTime, NotATimeIsAUsageError) {
   EXPECT_EQ(bad.code, ExitCode::usage);
   EXPECT_EQ(refusal("2023-02-29").code, ExitCode::usage);
   EXPECT_EQ(refusal("").code, ExitCode::usage);
+  const Outcome forged = refusal("2024-03-01\nerror something else");
+  EXPECT_THAT(forged.message, StartsWith("--snapshot \"2024-03-01\\x0Aerror something else\": not an ISO-8601"));
+  EXPECT_EQ(forged.message.find('\n'), std::string::npos);
 }
 
 }  // namespace
