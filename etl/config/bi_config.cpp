@@ -12,12 +12,8 @@ BiConfig read_bi(const Scope& scope, const toml::node& node) {
 
   const toml::node* url = table.get("metabase_url");
   if (url == nullptr) fail(bi.where, "metabase_url is required in [bi] (e.g. \"https://metabase.internal\")");
-  bi.metabase_url = expect_string(scope, *url, "bi.metabase_url");
-  if (!is_http_url(bi.metabase_url)) {
-    fail(scope.at(*url, "bi.metabase_url"),
-         in_quotes(bi.metabase_url) + " is not an http:// or https:// URL without query or fragment");
-  }
-  while (bi.metabase_url.back() == '/') bi.metabase_url.pop_back();
+  // Plain http:// stays allowed: Metabase often runs without TLS on an internal network.
+  bi.metabase_url = read_base_url(scope, *url, "bi.metabase_url", PlainHttp::allowed, "Metabase API key");
 
   const toml::node* id = table.get("metabase_database_id");
   if (id == nullptr) fail(bi.where, "metabase_database_id is required in [bi] (Admin > Databases shows it in the URL)");

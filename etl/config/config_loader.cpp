@@ -1,6 +1,6 @@
 // load_config / parse_config: the file, the TOML syntax and the top-level keys. Each section
 // is read by its own file (api_warehouse_config.cpp, project_config.cpp, window_config.cpp,
-// matrix_config.cpp).
+// matrix_config.cpp, checks_config.cpp, bi_config.cpp).
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -9,7 +9,7 @@
 
 #include "config/config.hpp"
 #include "config/config_sections.hpp"
-#include "config/sha256.hpp"
+#include "config/config_fingerprint.hpp"
 #include "util/errors.hpp"
 
 namespace qetl {
@@ -18,7 +18,7 @@ using namespace config_detail;
 
 const std::vector<std::string_view> kTopLevelKeys = {"snapshot_grain", "max_cells", "metrics_file", "api",
                                                      "warehouse",      "project",   "window",       "matrix",
-                                                     "bi"};
+                                                     "bi",             "checks"};
 
 std::string read_file(const std::string& path) {
   std::error_code ec;
@@ -47,7 +47,6 @@ Config parse_config(const std::string& toml_text, const std::string& path_for_me
 
   Config config;
   config.path = path_for_messages;
-  config.sha256 = sha256_hex(toml_text);
   reject_unknown_keys(scope, root, "", kTopLevelKeys);
 
   if (const toml::node* node = root.get("snapshot_grain")) {
@@ -60,16 +59,17 @@ Config parse_config(const std::string& toml_text, const std::string& path_for_me
       fail(scope.at(*node, "snapshot_grain"), "must be \"day\" or \"hour\", got " + in_quotes(grain));
     }
   }
+  config.max_cells_where = scope.at_line(1, "max_cells");
   if (const toml::node* node = root.get("max_cells")) {
-    config.max_cells = expect_integer(scope, *node, "max_cells");
-    if (config.max_cells <= 0) {
-      fail(scope.at(*node, "max_cells"), "must be a positive integer, got " + std::to_string(config.max_cells));
-    }
+    // A million cells is over three weeks at the API's 30 requests a minute.
+    config.max_cells = expect_integer_in(scope, *node, "max_cells", 1, 1000000);
+    config.max_cells_where = scope.at(*node, "max_cells");
   }
   if (const toml::node* node = root.get("metrics_file")) {
-    config.metrics_file = expect_nonempty_string(scope, *node, "metrics_file");
+    config.metrics_file = expect_text(scope, *node, "metrics_file");
   }
   if (const toml::node* node = root.get("api")) read_api(scope, *node, config.api);
+  config.warehouse.url_where = scope.at_line(1, "warehouse.url");
   if (const toml::node* node = root.get("warehouse")) read_warehouse(scope, *node, config.warehouse);
 
   const toml::node* projects = root.get("project");
@@ -81,6 +81,9 @@ Config parse_config(const std::string& toml_text, const std::string& path_for_me
 
   if (const toml::node* node = root.get("matrix")) read_matrix(scope, *node, config);
   if (const toml::node* node = root.get("bi")) config.bi = read_bi(scope, *node);
+  config.checks.where = scope.at_line(1, "checks");
+  if (const toml::node* node = root.get("checks")) config.checks = read_checks(scope, *node);
+  config.sha256 = config_sha256(config);
   return config;
 }
 

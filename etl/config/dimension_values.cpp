@@ -1,5 +1,7 @@
 #include "config/dimension_values.hpp"
 
+#include "config/text_value.hpp"
+
 namespace qetl {
 namespace {
 
@@ -11,19 +13,25 @@ bool is_upper_code(std::string_view value, std::size_t length) {
   return true;
 }
 
-// Characters, not bytes: UTF-8 continuation bytes (10xxxxxx) do not start a character.
-std::size_t utf8_length(std::string_view value) {
-  std::size_t n = 0;
-  for (char c : value) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 std::string q(std::string_view value) { return "\"" + std::string(value) + "\""; }
+
+// Printable UTF-8 of at most kMaxValueLength characters, or why not.
+std::string label_problem(std::string_view label) {
+  std::string problem = text_problem(label);
+  if (problem.empty() && utf8_length(label) > kMaxValueLength) {
+    problem = "is " + std::to_string(utf8_length(label)) + " characters long, at most " + std::to_string(kMaxValueLength) +
+              " are allowed";
+  }
+  return problem;
+}
 
 }  // namespace
 
 std::string dimension_value_problem(std::string_view dimension, std::string_view value) {
   if (value.empty()) return "empty value";
+  // First: the messages below quote the value, which must then be printable.
+  std::string problem = text_problem(value);
+  if (!problem.empty()) return problem;
   if (dimension == "status") {
     if (value == "1" || value == "2" || value == "3" || value == "4") return "";
     return q(value) + " is not a status: use 1 (trial/intro), 2 (active), 3 (canceled) or 4 (billing retry)";
@@ -38,7 +46,9 @@ std::string dimension_value_problem(std::string_view dimension, std::string_view
     return "search text is " + std::to_string(utf8_length(value)) + " characters long, the API takes at most " +
            std::to_string(kMaxSearchLength);
   }
-  return "";
+  return label_problem(value);
 }
+
+std::string group_name_problem(std::string_view name) { return label_problem(name); }
 
 }  // namespace qetl

@@ -43,6 +43,8 @@ DimensionValue read_group(const Scope& scope, const toml::table& table, std::str
   if (name == nullptr) fail(scope.at(table, join_key(key, "name")), "a group needs a name (name = \"...\")");
   group.label = expect_nonempty_string(scope, *name, join_key(key, "name"));
   if (group.label == kAll) fail(scope.at(*name, join_key(key, "name")), "\"*\" is reserved for no filter");
+  const std::string problem = group_name_problem(group.label);
+  if (!problem.empty()) fail(scope.at(*name, join_key(key, "name")), problem);
 
   const toml::node* values = table.get("values");
   if (values == nullptr) fail(scope.at(table, join_key(key, "values")), "a group needs values (values = [...])");

@@ -33,7 +33,7 @@ SecretSource read_secret_source(const Scope& scope, const toml::node& node, cons
   const std::string kind = std::string(entries[0].first->str());
   const std::string path = join_key(key, kind);
   SecretSource source;
-  source.name = expect_nonempty_string(scope, *entries[0].second, path);
+  source.name = expect_text(scope, *entries[0].second, path);
   source.where = scope.at(node, key);
   if (kind == "env") {
     source.kind = SecretSource::Kind::env;
@@ -87,7 +87,7 @@ std::vector<ProjectConfig> read_projects(const Scope& scope, const toml::node& n
 
     const toml::node* name = table.get("name");
     if (name == nullptr) fail(scope.at(table, join_key(prefix, "name")), "missing required key");
-    project.name = expect_nonempty_string(scope, *name, join_key(prefix, "name"));
+    project.name = expect_name(scope, *name, join_key(prefix, "name"));
     for (const ProjectConfig& earlier : projects) {
       if (earlier.name == project.name) {
         fail(scope.at(*name, join_key(prefix, "name")),

@@ -86,6 +86,11 @@ std::string resolve_secret(const SecretSource& source) {
                        " contains spaces or characters outside printable ASCII: is it the right source?");
     }
   }
+  if (key.size() < kMinSecretLength) {
+    fail(source, "the " + source.what + " from " + describe(source) + " is only " + std::to_string(key.size()) +
+                     " characters long, shorter than any real key (at least " + std::to_string(kMinSecretLength) +
+                     "): is it the right source?");
+  }
   return key;
 }
 

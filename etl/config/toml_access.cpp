@@ -4,13 +4,19 @@
 #include <cmath>
 #include <cstdio>
 
+#include "config/text_value.hpp"
 #include "util/errors.hpp"
 
 namespace qetl::config_detail {
 namespace {
+// Whole numbers in full (6000000, not 6e+06), others as %g (0.1, 1e-300, inf).
 std::string format_number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
+  if (std::isfinite(v) && std::fabs(v) < 1e15 && v == std::floor(v)) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g", v);
+  }
   return buf;
 }
 }  // namespace
@@ -51,7 +57,7 @@ std::string type_phrase(const toml::node& node) {
   }
 }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string in_quotes(std::string_view text) { return quoted_for_message(text); }
 
 std::vector<Entry> entries_in_file_order(const toml::table& table) {
   std::vector<Entry> entries;
@@ -109,17 +115,38 @@ std::int64_t expect_integer_in(const Scope& scope, const toml::node& node, const
   return v;
 }
 
-double expect_positive_number(const Scope& scope, const toml::node& node, const std::string& key) {
+double expect_number_in(const Scope& scope, const toml::node& node, const std::string& key, double lo, double hi) {
   double v = 0;
+  std::string as_written;
   if (const auto* i = node.as_integer()) {
     v = static_cast<double>(i->get());
+    as_written = std::to_string(i->get());  // exact, even where a double would round
   } else if (const auto* f = node.as_floating_point()) {
     v = f->get();
+    as_written = format_number(v);
   } else {
     fail(scope.at(node, key), "expected a number, got " + type_phrase(node));
   }
-  if (!std::isfinite(v) || v <= 0) fail(scope.at(node, key), "must be a positive number, got " + format_number(v));
+  if (!(v >= lo && v <= hi)) {  // also false for NaN
+    fail(scope.at(node, key), "must be between " + format_number(lo) + " and " + format_number(hi) + ", got " + as_written);
+  }
   return v;
+}
+
+std::string expect_text(const Scope& scope, const toml::node& node, const std::string& key) {
+  std::string text = expect_nonempty_string(scope, node, key);
+  const std::string problem = text_problem(text);
+  if (!problem.empty()) fail(scope.at(node, key), problem);
+  return text;
+}
+
+std::string expect_name(const Scope& scope, const toml::node& node, const std::string& key) {
+  std::string name = expect_text(scope, node, key);
+  if (name.size() > kMaxNameBytes) {
+    fail(scope.at(node, key), "is " + std::to_string(name.size()) + " bytes long, at most " + std::to_string(kMaxNameBytes) +
+                                  " are allowed (it is part of every row's key in the warehouse)");
+  }
+  return name;
 }
 
 const toml::array& expect_array_of_tables(const Scope& scope, const toml::node& node, const std::string& key) {

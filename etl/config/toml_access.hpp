@@ -35,6 +35,7 @@ std::string join_key(const std::string& prefix, std::string_view key);
 std::string index_key(const std::string& key, std::size_t index);
 // "a string", "an integer", ...: for "expected X, got Y" messages.
 std::string type_phrase(const toml::node& node);
+// The text in double quotes, control characters escaped (messages stay one line).
 std::string in_quotes(std::string_view text);
 
 using Entry = std::pair<const toml::key*, const toml::node*>;
@@ -53,8 +54,13 @@ std::string expect_nonempty_string(const Scope& scope, const toml::node& node, c
 std::int64_t expect_integer(const Scope& scope, const toml::node& node, const std::string& key);
 std::int64_t expect_integer_in(const Scope& scope, const toml::node& node, const std::string& key,
                                std::int64_t lo, std::int64_t hi);
-// An integer or a float, finite and > 0.
-double expect_positive_number(const Scope& scope, const toml::node& node, const std::string& key);
+// An integer or a float in [lo, hi] (NaN and infinities are not).
+double expect_number_in(const Scope& scope, const toml::node& node, const std::string& key, double lo, double hi);
+// A non-empty string of printable UTF-8 (text_value.hpp): paths and names that messages repeat.
+std::string expect_text(const Scope& scope, const toml::node& node, const std::string& key);
+// A project or window name: non-empty printable UTF-8 (text_value.hpp) of at most
+// kMaxNameBytes bytes.
+std::string expect_name(const Scope& scope, const toml::node& node, const std::string& key);
 
 // A [[name]] array of tables (also accepts name = [{...}, ...]); anything else is an error.
 const toml::array& expect_array_of_tables(const Scope& scope, const toml::node& node, const std::string& key);

@@ -7,8 +7,11 @@ namespace qetl::config_detail {
 namespace {
 
 constexpr std::int64_t kDaySeconds = 86400;
+// Longer than any first-seen history; the start it gives is checked against kEarliestTime when
+// the cells are made, with the snapshot known.
+constexpr std::int64_t kMaxLastDays = 36525;  // 100 years
 
-UnixSeconds read_from(const Scope& scope, const toml::node& node, const std::string& key) {
+UnixSeconds from_seconds(const Scope& scope, const toml::node& node, const std::string& key) {
   if (const auto* s = node.as_string()) {
     try {
       return parse_utc_timestamp(s->get());
@@ -29,6 +32,15 @@ UnixSeconds read_from(const Scope& scope, const toml::node& node, const std::str
   fail(scope.at(node, key), "expected a date, a date-time or a string, got " + type_phrase(node));
 }
 
+UnixSeconds read_from(const Scope& scope, const toml::node& node, const std::string& key) {
+  const UnixSeconds from = from_seconds(scope, node, key);
+  if (from < kEarliestTime) {
+    fail(scope.at(node, key), format_iso8601(from) + " is before " + format_iso8601(kEarliestTime) +
+                                  ", the earliest first-seen time the job asks for");
+  }
+  return from;
+}
+
 // "7d", "24h", "2w" -> seconds.
 std::int64_t read_last(const Scope& scope, const toml::node& node, const std::string& key) {
   const std::string text = expect_string(scope, node, key);
@@ -44,6 +56,9 @@ std::int64_t read_last(const Scope& scope, const toml::node& node, const std::st
   const std::int64_t unit_seconds = unit == 'h' ? 3600 : unit == 'd' ? kDaySeconds : unit == 'w' ? 7 * kDaySeconds : 0;
   if (unit_seconds == 0) bad();
   if (amount <= 0) fail(scope.at(node, key), "must be positive, got " + in_quotes(text));
+  if (amount * unit_seconds > kMaxLastDays * kDaySeconds) {
+    fail(scope.at(node, key), in_quotes(text) + " is longer than 100 years (" + std::to_string(kMaxLastDays) + "d)");
+  }
   return amount * unit_seconds;
 }
 
@@ -70,7 +85,7 @@ std::vector<WindowConfig> read_windows(const Scope& scope, const toml::node& nod
 
     const toml::node* name = table.get("name");
     if (name == nullptr) fail(scope.at(table, join_key(prefix, "name")), "missing required key");
-    window.name = expect_nonempty_string(scope, *name, join_key(prefix, "name"));
+    window.name = expect_name(scope, *name, join_key(prefix, "name"));
     for (const WindowConfig& earlier : windows) {
       if (earlier.name == window.name) {
         fail(scope.at(*name, join_key(prefix, "name")),
@@ -94,6 +109,7 @@ std::vector<WindowConfig> read_windows(const Scope& scope, const toml::node& nod
       fail(scope.at(*count, join_key(prefix, "count")), "count is only valid with each = \"day\", \"week\" or \"month\"");
     }
     if (kind_key == nullptr) fail(window.where, "needs one of from (fixed), last (rolling) or each + count (cohorts)");
+    window.bounds_where = scope.at(*kind_key, join_key(prefix, kind_key->str()));
 
     if (const toml::node* n = table.get("from")) {
       window.kind = WindowKind::fixed;

@@ -4,13 +4,17 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/snapshot_time.hpp"  // truncate_to_grain, resolve_snapshot
 #include "matrix/cell.hpp"
 
 namespace qetl {
 
-// The snapshot time the run is about: `requested` (from --snapshot) or now, truncated to the
-// configured grain.
-UnixSeconds truncate_to_grain(UnixSeconds t, SnapshotGrain grain);
+// The longest segment text a cell may have. With project and window names of at most
+// kMaxNameBytes each, the longest primary key of customer_metrics and etl_cell_failures stays
+// below PostgreSQL's limit on a btree index row (2704 bytes with 8 kB pages); beyond it the
+// row, and with it its whole batch, would be refused at write time.
+inline constexpr std::size_t kMaxSegmentBytes = 2000;
+inline constexpr std::size_t kPostgresIndexRowLimit = 2704;
 
 struct WindowBucket {
   UnixSeconds from = 0;
@@ -27,8 +31,11 @@ std::vector<WindowBucket> window_buckets(const WindowConfig& window, UnixSeconds
 std::string segment_text(const std::vector<CellFilter>& filters);
 
 // Cells = projects x environments x window buckets x (matrix product - excludes + includes),
-// deduplicated, in a deterministic order. Throws ConfigError when there are more than
-// config.max_cells.
+// deduplicated, in a deterministic order. Throws ConfigError (file:line:key) for a matrix that
+// cannot make a good night at this snapshot: excludes that remove every combination, a window
+// with no range (a fixed `from` not before the snapshot) or one starting before kEarliestTime,
+// more than config.max_cells cells, or a segment longer than kMaxSegmentBytes. Every command
+// that lists cells (plan, run, run --dry-run) goes through here.
 std::vector<Cell> expand_cells(const Config& config, UnixSeconds snapshot);
 
 }  // namespace qetl

@@ -1,4 +1,4 @@
-// Snapshot truncation and the [from, to) ranges of each window kind.
+// The [from, to) ranges of each window kind.
 #include "matrix/matrix.hpp"
 
 namespace qetl {
@@ -6,10 +6,6 @@ namespace {
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kWeek = 7 * kDay;
 }  // namespace
-
-UnixSeconds truncate_to_grain(UnixSeconds t, SnapshotGrain grain) {
-  return grain == SnapshotGrain::hour ? floor_to_hour(t) : floor_to_day(t);
-}
 
 std::vector<WindowBucket> window_buckets(const WindowConfig& window, UnixSeconds snapshot) {
   std::vector<WindowBucket> buckets;

@@ -78,15 +78,20 @@ TEST(BiConfig, EachMissingKeyIsNamed) {
 }
 
 TEST(BiConfig, BadUrl) {
-  const std::string suffix = " is not an http:// or https:// URL without query or fragment";
-  EXPECT_EQ(config_error(bi("metabase_url = \"ftp://metabase.internal\"\n", kId, kKeySource) + kBase),
-            "t.toml:2:bi.metabase_url: \"ftp://metabase.internal\"" + suffix);
-  EXPECT_EQ(config_error(bi("metabase_url = \"metabase.internal\"\n", kId, kKeySource) + kBase),
-            "t.toml:2:bi.metabase_url: \"metabase.internal\"" + suffix);
-  EXPECT_EQ(config_error(bi("metabase_url = \"https://mb/?db=2\"\n", kId, kKeySource) + kBase),
-            "t.toml:2:bi.metabase_url: \"https://mb/?db=2\"" + suffix);
-  EXPECT_EQ(config_error(bi("metabase_url = \"https://\"\n", kId, kKeySource) + kBase),
-            "t.toml:2:bi.metabase_url: \"https://\"" + suffix);
+  const auto url = [](const std::string& v) {
+    return config_error(bi("metabase_url = \"" + v + "\"\n", kId, kKeySource) + kBase);
+  };
+  EXPECT_EQ(url("ftp://metabase.internal"),
+            "t.toml:2:bi.metabase_url: \"ftp://metabase.internal\" is not an http:// or https:// URL");
+  EXPECT_EQ(url("metabase.internal"), "t.toml:2:bi.metabase_url: \"metabase.internal\" is not an http:// or https:// URL");
+  EXPECT_EQ(url("https://mb/?db=2"),
+            "t.toml:2:bi.metabase_url: \"https://mb/?db=2\" has a query or fragment: the job appends its own path "
+            "and query");
+  EXPECT_THAT(url("https://"), StartsWith("t.toml:2:bi.metabase_url: \"https://\" is not a URL libcurl can use: "));
+  EXPECT_THAT(url("https://metabase.internal:65536"),
+              StartsWith("t.toml:2:bi.metabase_url: \"https://metabase.internal:65536\" is not a URL libcurl can use: "));
+  EXPECT_THAT(url("http://[fd00::1/metabase"),
+              StartsWith("t.toml:2:bi.metabase_url: \"http://[fd00::1/metabase\" is not a URL libcurl can use: "));
   EXPECT_EQ(config_error(bi("metabase_url = 3000\n", kId, kKeySource) + kBase),
             "t.toml:2:bi.metabase_url: expected a string, got an integer");
 }

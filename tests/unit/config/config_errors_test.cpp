@@ -42,7 +42,7 @@ TEST(ConfigErrors, DirectoryInsteadOfFile) {
 TEST(ConfigErrors, UnknownTopLevelKey) {
   EXPECT_EQ(config_error("snapshot_grain = \"day\"\ncolour = 1\n" + kBase),
             "t.toml:2:colour: unknown key; valid keys: snapshot_grain, max_cells, metrics_file, api, warehouse, "
-            "project, window, matrix, bi");
+            "project, window, matrix, bi, checks");
 }
 
 TEST(ConfigErrors, UnknownKeysAreReportedInFileOrder) {
@@ -57,7 +57,8 @@ TEST(ConfigErrors, SnapshotGrain) {
 }
 
 TEST(ConfigErrors, MaxCells) {
-  EXPECT_EQ(config_error("max_cells = 0\n" + kBase), "t.toml:1:max_cells: must be a positive integer, got 0");
+  EXPECT_EQ(config_error("max_cells = 0\n" + kBase), "t.toml:1:max_cells: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(config_error("max_cells = 1000001\n" + kBase), "t.toml:1:max_cells: must be between 1 and 1000000, got 1000001");
   EXPECT_EQ(config_error("max_cells = 1.5\n" + kBase), "t.toml:1:max_cells: expected an integer, got a float");
 }
 
@@ -70,29 +71,84 @@ TEST(ConfigErrors, ApiSection) {
   EXPECT_EQ(config_error("api = 3\n" + kBase), "t.toml:1:api: expected a table, got an integer");
   EXPECT_EQ(config_error("[api]\nconcurrency = 4\nretries = 3\n" + kBase),
             "t.toml:3:api.retries: unknown key; valid keys: base_url, concurrency, requests_per_minute, "
-            "timeout_seconds, max_attempts, ca_file");
-  EXPECT_EQ(config_error("[api]\nbase_url = \"ftp://example.com\"\n" + kBase),
-            "t.toml:2:api.base_url: \"ftp://example.com\" is not an http:// or https:// URL without query or fragment");
-  EXPECT_EQ(config_error("[api]\nbase_url = \"https://\"\n" + kBase),
-            "t.toml:2:api.base_url: \"https://\" is not an http:// or https:// URL without query or fragment");
-  EXPECT_EQ(config_error("[api]\nbase_url = \"https://x/a b\"\n" + kBase),
-            "t.toml:2:api.base_url: \"https://x/a b\" is not an http:// or https:// URL without query or fragment");
+            "timeout_seconds, max_attempts, max_retry_wait_seconds, give_up_after_seconds, ca_file");
   EXPECT_EQ(config_error("[api]\nconcurrency = 0\n" + kBase), "t.toml:2:api.concurrency: must be between 1 and 256, got 0");
   EXPECT_EQ(config_error("[api]\nconcurrency = 257\n" + kBase),
             "t.toml:2:api.concurrency: must be between 1 and 256, got 257");
   EXPECT_EQ(config_error("[api]\nconcurrency = \"4\"\n" + kBase), "t.toml:2:api.concurrency: expected an integer, got a string");
-  EXPECT_EQ(config_error("[api]\nrequests_per_minute = 0\n" + kBase),
-            "t.toml:2:api.requests_per_minute: must be a positive number, got 0");
-  EXPECT_EQ(config_error("[api]\nrequests_per_minute = -1.5\n" + kBase),
-            "t.toml:2:api.requests_per_minute: must be a positive number, got -1.5");
-  EXPECT_EQ(config_error("[api]\nrequests_per_minute = inf\n" + kBase),
-            "t.toml:2:api.requests_per_minute: must be a positive number, got inf");
-  EXPECT_EQ(config_error("[api]\nrequests_per_minute = \"fast\"\n" + kBase),
-            "t.toml:2:api.requests_per_minute: expected a number, got a string");
-  EXPECT_EQ(config_error("[api]\ntimeout_seconds = 0\n" + kBase), "t.toml:2:api.timeout_seconds: must be a positive number, got 0");
   EXPECT_EQ(config_error("[api]\nmax_attempts = 101\n" + kBase), "t.toml:2:api.max_attempts: must be between 1 and 100, got 101");
   EXPECT_EQ(config_error("[api]\nmax_attempts = 0\n" + kBase), "t.toml:2:api.max_attempts: must be between 1 and 100, got 0");
   EXPECT_EQ(config_error("[api]\nca_file = true\n" + kBase), "t.toml:2:api.ca_file: expected a string, got a boolean");
+  EXPECT_EQ(config_error("[api]\nca_file = \"\"\n" + kBase), "t.toml:2:api.ca_file: must not be empty");
+}
+
+TEST(ConfigErrors, ApiRequestsPerMinute) {
+  const auto rpm = [](const std::string& v) { return config_error("[api]\nrequests_per_minute = " + v + "\n" + kBase); };
+  EXPECT_EQ(rpm("0"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got 0");
+  EXPECT_EQ(rpm("0.09"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got 0.09");
+  EXPECT_EQ(rpm("-1.5"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got -1.5");
+  EXPECT_EQ(rpm("6000001"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got 6000001");
+  EXPECT_EQ(rpm("inf"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got inf");
+  EXPECT_EQ(rpm("nan"), "t.toml:2:api.requests_per_minute: must be between 0.1 and 6000000, got nan");
+  EXPECT_EQ(rpm("\"fast\""), "t.toml:2:api.requests_per_minute: expected a number, got a string");
+  EXPECT_EQ(config_error("[api]\nrequests_per_minute = 0.1\n" + kBase), "<no error>");
+  EXPECT_EQ(config_error("[api]\nrequests_per_minute = 6000000\n" + kBase), "<no error>");
+}
+
+TEST(ConfigErrors, ApiTimesInSeconds) {
+  const auto api = [](const std::string& line) { return config_error("[api]\n" + line + "\n" + kBase); };
+  EXPECT_EQ(api("timeout_seconds = 0"), "t.toml:2:api.timeout_seconds: must be between 1 and 3600, got 0");
+  EXPECT_EQ(api("timeout_seconds = 0.5"), "t.toml:2:api.timeout_seconds: must be between 1 and 3600, got 0.5");
+  EXPECT_EQ(api("timeout_seconds = 3601"), "t.toml:2:api.timeout_seconds: must be between 1 and 3600, got 3601");
+  EXPECT_EQ(api("max_retry_wait_seconds = 0"), "t.toml:2:api.max_retry_wait_seconds: must be between 1 and 86400, got 0");
+  EXPECT_EQ(api("max_retry_wait_seconds = 86401"),
+            "t.toml:2:api.max_retry_wait_seconds: must be between 1 and 86400, got 86401");
+  EXPECT_EQ(api("max_retry_wait_seconds = \"5m\""), "t.toml:2:api.max_retry_wait_seconds: expected a number, got a string");
+  EXPECT_EQ(api("give_up_after_seconds = 0.5"), "t.toml:2:api.give_up_after_seconds: must be between 1 and 86400, got 0.5");
+  EXPECT_EQ(api("give_up_after_seconds = 1e9"),
+            "t.toml:2:api.give_up_after_seconds: must be between 1 and 86400, got 1000000000");
+}
+
+TEST(ConfigErrors, ApiBaseUrlShape) {
+  const auto url = [](const std::string& v) { return config_error("[api]\nbase_url = \"" + v + "\"\n" + kBase); };
+  EXPECT_EQ(url("ftp://example.com"),
+            "t.toml:2:api.base_url: \"ftp://example.com\" is not an https:// URL (http:// is allowed only to a "
+            "loopback host: 127.0.0.0/8, ::1 or localhost)");
+  EXPECT_EQ(url("api.qonversion.io/v1/analytics"),
+            "t.toml:2:api.base_url: \"api.qonversion.io/v1/analytics\" is not an https:// URL (http:// is allowed "
+            "only to a loopback host: 127.0.0.0/8, ::1 or localhost)");
+  EXPECT_THAT(url("https://"), StartsWith("t.toml:2:api.base_url: \"https://\" is not a URL libcurl can use: "));
+  EXPECT_THAT(url("https://x/a b"), StartsWith("t.toml:2:api.base_url: \"https://x/a b\" is not a URL libcurl can use: "));
+  EXPECT_THAT(url("https://exa mple.com/v1"),
+              StartsWith("t.toml:2:api.base_url: \"https://exa mple.com/v1\" is not a URL libcurl can use: "));
+  EXPECT_EQ(url("https://api.example.com/v1?x=1"),
+            "t.toml:2:api.base_url: \"https://api.example.com/v1?x=1\" has a query or fragment: the job appends its "
+            "own path and query");
+  EXPECT_EQ(url("https://api.example.com/v1#top"),
+            "t.toml:2:api.base_url: \"https://api.example.com/v1#top\" has a query or fragment: the job appends its "
+            "own path and query");
+  EXPECT_EQ(url("https://api.example.com:0/v1"), "t.toml:2:api.base_url: \"https://api.example.com:0/v1\" has port 0");
+}
+
+TEST(ConfigErrors, ApiBaseUrlWithCredentialsIsNotEchoed) {
+  const std::string message = config_error("[api]\nbase_url = \"https://me:Hunter2Secret@api.example.com/v1\"\n" + kBase);
+  EXPECT_EQ(message, "t.toml:2:api.base_url: must not hold a user name or password (URLs are printed in logs)");
+  EXPECT_THAT(config_error("[api]\nbase_url = \"https://me:Hunter2Secret@[::1/v1\"\n" + kBase),
+              Not(HasSubstr("Hunter2Secret")));
+}
+
+TEST(ConfigErrors, ApiBaseUrlHttpOnlyToLoopback) {
+  const auto url = [](const std::string& v) { return config_error("[api]\nbase_url = \"" + v + "\"\n" + kBase); };
+  for (const char* loopback : {"http://127.0.0.1:8080/v1/analytics", "http://127.1.2.3/v1", "http://[::1]:18080/v1",
+                               "http://localhost:8080/v1", "http://LocalHost/v1", "http://localhost./v1",
+                               "HTTP://127.0.0.1/v1", "https://api.qonversion.io/v1/analytics", "https://10.0.0.5:8443/q"}) {
+    EXPECT_EQ(url(loopback), "<no error>") << loopback;
+  }
+  for (const char* remote : {"http://api.qonversion.io/v1/analytics", "http://10.0.0.5/v1", "http://127.0.0.1.nip.io/v1",
+                             "http://localhost.example.com/v1", "http://[::2]/v1", "http://[::ffff:10.0.0.1]/v1",
+                             "http://128.0.0.1/v1"}) {
+    EXPECT_THAT(url(remote), HasSubstr("would send the API key in clear text")) << remote;
+  }
 }
 
 TEST(ConfigErrors, WarehouseSection) {
@@ -104,6 +160,30 @@ TEST(ConfigErrors, WarehouseSection) {
             "t.toml:2:warehouse.schema: \"9lives\" does not match ^[A-Za-z_][A-Za-z0-9_]*$");
   EXPECT_EQ(config_error("[warehouse]\npassword = \"x\"\n" + kBase),
             "t.toml:2:warehouse.password: unknown key; valid keys: url, schema");
+}
+
+TEST(ConfigErrors, WarehouseSchemaReservedOrTooLong) {
+  const auto schema = [](const std::string& v) { return config_error("[warehouse]\nschema = \"" + v + "\"\n" + kBase); };
+  for (const char* reserved : {"pg_temp", "pg_toast", "pg_catalog", "pg_anything", "PG_TEMP", "Pg_Temp_3", "information_schema",
+                               "INFORMATION_SCHEMA"}) {
+    EXPECT_EQ(schema(reserved), "t.toml:2:warehouse.schema: \"" + std::string(reserved) +
+                                    "\" is a PostgreSQL system schema (pg_* and information_schema are reserved): "
+                                    "choose another name");
+  }
+  EXPECT_EQ(schema(std::string(64, 's')),
+            "t.toml:2:warehouse.schema: is 64 bytes long, PostgreSQL names hold at most 63 (a longer one is cut short)");
+  EXPECT_EQ(schema(std::string(63, 's')), "<no error>");
+  EXPECT_EQ(schema("pgtemp"), "<no error>");
+  EXPECT_EQ(schema("public"), "<no error>");
+}
+
+TEST(ConfigErrors, WarehouseUrlLocationIsKept) {
+  EXPECT_EQ(parse_config("snapshot_grain = \"day\"\n[warehouse]\nschema = \"q\"\nurl = \"sqlite:x.sqlite\"\n" + kBase, "t.toml")
+                .warehouse.url_where.str(),
+            "t.toml:4:warehouse.url");
+  EXPECT_EQ(parse_config("snapshot_grain = \"day\"\n[warehouse]\nschema = \"q\"\n" + kBase, "t.toml").warehouse.url_where.str(),
+            "t.toml:2:warehouse.url");
+  EXPECT_EQ(parse_config(kBase, "t.toml").warehouse.url_where.str(), "t.toml:1:warehouse.url");
 }
 
 TEST(ConfigErrors, ProjectsAreRequired) {
@@ -208,6 +288,9 @@ TEST(ConfigErrors, WindowLast) {
   EXPECT_EQ(last("\"-7d\""), "t.toml:3:window[0].last: \"-7d\" is not a duration such as \"24h\", \"7d\" or \"2w\"");
   EXPECT_EQ(last("\"0d\""), "t.toml:3:window[0].last: must be positive, got \"0d\"");
   EXPECT_EQ(last("7"), "t.toml:3:window[0].last: expected a string, got an integer");
+  EXPECT_EQ(last("\"5218w\""), "t.toml:3:window[0].last: \"5218w\" is longer than 100 years (36525d)");
+  EXPECT_EQ(last("\"876601h\""), "t.toml:3:window[0].last: \"876601h\" is longer than 100 years (36525d)");
+  EXPECT_EQ(last("\"36525d\""), "<no error>");
 }
 
 TEST(ConfigErrors, WindowFrom) {
@@ -221,6 +304,13 @@ TEST(ConfigErrors, WindowFrom) {
   EXPECT_EQ(from("2015-01-01T00:00:00+02:00"), "t.toml:3:window[0].from: must be UTC (Z or no offset)");
   EXPECT_EQ(from("07:00:00"), "t.toml:3:window[0].from: expected a date, a date-time or a string, got a time");
   EXPECT_EQ(from("20150101"), "t.toml:3:window[0].from: expected a date, a date-time or a string, got an integer");
+  EXPECT_EQ(from("\"1999-12-31T23:59:59Z\""),
+            "t.toml:3:window[0].from: 1999-12-31T23:59:59Z is before 2000-01-01T00:00:00Z, the earliest first-seen time "
+            "the job asks for");
+  EXPECT_EQ(from("0001-01-01"),
+            "t.toml:3:window[0].from: 0001-01-01T00:00:00Z is before 2000-01-01T00:00:00Z, the earliest first-seen time "
+            "the job asks for");
+  EXPECT_EQ(from("\"2000-01-01\""), "<no error>");
 }
 
 TEST(ConfigErrors, MatrixDimensions) {

@@ -1,13 +1,16 @@
 // A full valid config is read into the typed Config, value by value.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "common/temp_dir.hpp"
 #include "config_test_support.hpp"
 #include "model/dimensions.hpp"
 
 namespace qetl {
 namespace {
 
-const char* const kFull = R"(snapshot_grain = "hour"
+const char* const kFullTemplate = R"(snapshot_grain = "hour"
 max_cells = 500
 metrics_file = "/var/lib/node/qetl.prom"
 
@@ -17,7 +20,7 @@ concurrency = 8
 requests_per_minute = 12.5
 timeout_seconds = 7
 max_attempts = 3
-ca_file = "/etc/ssl/extra.pem"
+ca_file = "@CA_FILE@"
 
 [warehouse]
 url = "postgresql://etl@db/analytics"
@@ -79,6 +82,22 @@ status = "*"
 country = "JP"
 )";
 
+// ca_file must be readable when the config is read: the full config names a file that exists.
+const std::string& ca_file() {
+  static const test::TempDir dir;
+  static const std::string path = [] {
+    std::ofstream(dir.file("extra.pem")) << "-----BEGIN CERTIFICATE-----\n";
+    return dir.file("extra.pem");
+  }();
+  return path;
+}
+
+const std::string kFull = [] {
+  std::string text = kFullTemplate;
+  text.replace(text.find("@CA_FILE@"), 9, ca_file());
+  return text;
+}();
+
 TEST(ConfigParse, TopLevelApiAndWarehouse) {
   const Config c = parse_config(kFull, "/etc/qonversion-etl/config.toml");
   EXPECT_EQ(c.path, "/etc/qonversion-etl/config.toml");
@@ -92,9 +111,12 @@ TEST(ConfigParse, TopLevelApiAndWarehouse) {
   EXPECT_DOUBLE_EQ(c.api.timeout_seconds, 7);
   EXPECT_EQ(c.api.max_attempts, 3);
   ASSERT_TRUE(c.api.ca_file.has_value());
-  EXPECT_EQ(*c.api.ca_file, "/etc/ssl/extra.pem");
+  EXPECT_EQ(*c.api.ca_file, ca_file());
+  EXPECT_DOUBLE_EQ(c.api.max_retry_wait_seconds, 300);  // the defaults
+  EXPECT_DOUBLE_EQ(c.api.give_up_after_seconds, 900);
   EXPECT_EQ(c.warehouse.url, "postgresql://etl@db/analytics");
   EXPECT_EQ(c.warehouse.schema, "q_metrics");
+  EXPECT_EQ(c.warehouse.url_where.str(), "/etc/qonversion-etl/config.toml:14:warehouse.url");
   EXPECT_EQ(c.sha256.size(), 64u);
 }
 
@@ -173,6 +195,15 @@ TEST(ConfigParse, RulesKeepFieldsInDimensionOrder) {
   EXPECT_EQ(c.includes[1].fields, (std::vector<std::pair<std::string, std::string>>{{"country", "JP"}}));
 }
 
+TEST(ConfigParse, RetryWaitCapAndGiveUp) {
+  const Config c = parse_config("[api]\nmax_retry_wait_seconds = 60\ngive_up_after_seconds = 120.5\n" + test::kBase, "c.toml");
+  EXPECT_DOUBLE_EQ(c.api.max_retry_wait_seconds, 60);
+  EXPECT_DOUBLE_EQ(c.api.give_up_after_seconds, 120.5);
+  const Config edges = parse_config("[api]\nmax_retry_wait_seconds = 1\ngive_up_after_seconds = 86400\n" + test::kBase, "c.toml");
+  EXPECT_DOUBLE_EQ(edges.api.max_retry_wait_seconds, 1);
+  EXPECT_DOUBLE_EQ(edges.api.give_up_after_seconds, 86400);
+}
+
 TEST(ConfigParse, DefaultsWhenSectionsAreOmitted) {
   const Config c = parse_config(test::kBase, "c.toml");
   EXPECT_EQ(c.snapshot_grain, SnapshotGrain::day);
@@ -182,6 +213,9 @@ TEST(ConfigParse, DefaultsWhenSectionsAreOmitted) {
   EXPECT_EQ(c.api.concurrency, 4);
   EXPECT_DOUBLE_EQ(c.api.requests_per_minute, 30);
   EXPECT_EQ(c.api.max_attempts, 5);
+  EXPECT_DOUBLE_EQ(c.api.timeout_seconds, 30);
+  EXPECT_DOUBLE_EQ(c.api.max_retry_wait_seconds, 300);
+  EXPECT_DOUBLE_EQ(c.api.give_up_after_seconds, 900);
   EXPECT_FALSE(c.api.ca_file.has_value());
   EXPECT_EQ(c.warehouse.url, "sqlite:///var/lib/qonversion-etl/metrics.sqlite");
   EXPECT_EQ(c.warehouse.schema, "qonversion");

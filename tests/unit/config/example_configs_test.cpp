@@ -30,7 +30,14 @@ TEST(ConfigExamples, ExampleConfigParses) {
   EXPECT_EQ(c.max_cells, 20000);
   EXPECT_EQ(c.api.base_url, "https://api.qonversion.io/v1/analytics");
   EXPECT_DOUBLE_EQ(c.api.requests_per_minute, 30);
+  EXPECT_DOUBLE_EQ(c.api.max_retry_wait_seconds, 300);
+  EXPECT_DOUBLE_EQ(c.api.give_up_after_seconds, 900);
   EXPECT_EQ(c.warehouse.url, "sqlite:///var/lib/qonversion-etl/metrics.sqlite");
+  EXPECT_EQ(c.checks.fail_on, ChecksFailOn::never);
+  EXPECT_DOUBLE_EQ(c.checks.max_change, 0.5);
+  EXPECT_EQ(c.checks.min_count, 100);
+  EXPECT_DOUBLE_EQ(c.checks.tolerance, 0.01);
+  EXPECT_EQ(c.checks.where.line, 81) << "the example spells out [checks]";
   ASSERT_EQ(c.projects.size(), 1u);
   EXPECT_EQ(c.projects[0].api_key.kind, SecretSource::Kind::credential);
   EXPECT_EQ(c.projects[0].api_key.name, "qonversion-api-key");
@@ -39,6 +46,17 @@ TEST(ConfigExamples, ExampleConfigParses) {
   ASSERT_EQ(c.matrix.size(), 4u);
   EXPECT_EQ(c.excludes.size(), 1u);
   EXPECT_EQ(c.includes.size(), 1u);
+}
+
+// What the package installs to /etc works as it is (the key comes from the service's credential).
+TEST(ConfigExamples, InstalledConfigParses) {
+  const Config c = load_config(QETL_SOURCE_DIR "/config/config.installed.toml");
+  EXPECT_EQ(c.api.base_url, "https://api.qonversion.io/v1/analytics");
+  EXPECT_DOUBLE_EQ(c.api.max_retry_wait_seconds, 300);
+  EXPECT_DOUBLE_EQ(c.api.give_up_after_seconds, 900);
+  EXPECT_EQ(c.checks.fail_on, ChecksFailOn::never);
+  ASSERT_EQ(c.projects.size(), 1u);
+  EXPECT_EQ(c.projects[0].api_key.kind, SecretSource::Kind::credential);
 }
 
 TEST(ConfigExamples, DemoConfigParsesOnceSubstituted) {
@@ -51,7 +69,8 @@ TEST(ConfigExamples, DemoConfigParsesOnceSubstituted) {
     ADD_FAILURE() << "the unsubstituted demo config was accepted";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "demo.toml:9:api.base_url: \"@BASE_URL@\" is not an http:// or https:// URL without query or fragment");
+              "demo.toml:9:api.base_url: \"@BASE_URL@\" is not an https:// URL (http:// is allowed only to a loopback "
+              "host: 127.0.0.0/8, ::1 or localhost)");
   }
   replace_all(text, "@BASE_URL@", "http://127.0.0.1:18080/v1/analytics");
   replace_all(text, "@WAREHOUSE_URL@", "sqlite:demo.sqlite");

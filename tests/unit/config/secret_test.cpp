@@ -96,18 +96,55 @@ TEST(SecretEnv, BadCharactersAreRefusedWithoutShowingTheKey) {
 }
 
 TEST(SecretEnv, InnerWhitespaceIsABadCharacter) {
-  ScopedEnv env("QETL_TEST_KEY", "abc def");
+  ScopedEnv env("QETL_TEST_KEY", "abcdefgh ijklmnopq");
   const std::string message = secret_error(source(SecretSource::Kind::env, "QETL_TEST_KEY"));
   EXPECT_THAT(message, HasSubstr("contains characters other than"));
-  EXPECT_THAT(message, Not(HasSubstr("abc def")));
+  EXPECT_THAT(message, Not(HasSubstr("abcdefgh")));
+}
+
+// Masking a one-character key would blank that character in every message; no real key is short.
+TEST(SecretEnv, ImplausiblyShortKeysAreRefusedWithoutShowingThem) {
+  {
+    ScopedEnv env("QETL_TEST_KEY", "o");
+    const std::string message = secret_error(source(SecretSource::Kind::env, "QETL_TEST_KEY"));
+    EXPECT_EQ(message,
+              "c.toml:7:project[0].api_key: the API key from environment variable QETL_TEST_KEY is only 1 characters "
+              "long, shorter than any real key (at least 16): is it the right source?");
+    EXPECT_THAT(message, Not(HasSubstr(": o")));
+  }
+  {
+    ScopedEnv env("QETL_TEST_KEY", " 0123456789abcde\n");  // 15 once trimmed
+    EXPECT_EQ(secret_error(source(SecretSource::Kind::env, "QETL_TEST_KEY")),
+              "c.toml:7:project[0].api_key: the API key from environment variable QETL_TEST_KEY is only 15 characters "
+              "long, shorter than any real key (at least 16): is it the right source?");
+  }
+  {
+    ScopedEnv env("QETL_TEST_KEY", "0123456789abcdef");  // 16: the shortest accepted
+    EXPECT_EQ(resolve_secret(source(SecretSource::Kind::env, "QETL_TEST_KEY")), "0123456789abcdef");
+  }
+  {
+    ScopedEnv env("QETL_TEST_KEY", "demo_key_project_a");  // the bundled mock's keys
+    EXPECT_EQ(resolve_secret(source(SecretSource::Kind::env, "QETL_TEST_KEY")), "demo_key_project_a");
+  }
+}
+
+TEST(SecretFile, ShortKeyFileNamesTheFile) {
+  test::TempDir dir;
+  write_file(dir.file("key"), "abc\n");
+  SecretSource s = source(SecretSource::Kind::file, dir.file("key"));
+  s.what = "Metabase API key";
+  s.strict_charset = false;
+  EXPECT_EQ(secret_error(s), "c.toml:7:project[0].api_key: the Metabase API key from file " + dir.file("key") +
+                                 " is only 3 characters long, shorter than any real key (at least 16): is it the right "
+                                 "source?");
 }
 
 TEST(SecretFile, ReadsAndTrims) {
   test::TempDir dir;
   write_file(dir.file("key"), std::string(kKey) + "\r\n");
   EXPECT_EQ(resolve_secret(source(SecretSource::Kind::file, dir.file("key"))), kKey);
-  write_file(dir.file("dashes"), "ab_c-D9");
-  EXPECT_EQ(resolve_secret(source(SecretSource::Kind::file, dir.file("dashes"))), "ab_c-D9");
+  write_file(dir.file("dashes"), "demo_key-project_a");
+  EXPECT_EQ(resolve_secret(source(SecretSource::Kind::file, dir.file("dashes"))), "demo_key-project_a");
 }
 
 TEST(SecretFile, MissingEmptyTooLargeOrBad) {

@@ -209,12 +209,82 @@ TEST(MatrixExpand, CellsAreUniqueEvenForAnUncheckedConfig) {
   EXPECT_EQ(cells.size(), 9u);
 }
 
-TEST(MatrixExpand, FixedWindowAfterTheSnapshotHasNoCells) {
-  const auto cells = expand_cells(config(kOneProject + "[[window]]\nname = \"future\"\nfrom = \"2030-01-01\"\n"
-                                                       "[[window]]\nname = \"week\"\nlast = \"7d\"\n"),
-                                  kSnapshot);
-  ASSERT_EQ(cells.size(), 1u);
-  EXPECT_EQ(cells[0].window_name, "week");
+// A window that asks for nothing at this snapshot would quietly be missing from every night.
+TEST(MatrixExpand, FixedWindowNotBeforeTheSnapshotIsRefused) {
+  const Config c = config(kOneProject + "[[window]]\nname = \"week\"\nlast = \"7d\"\n"
+                                        "[[window]]\nname = \"future\"\nfrom = \"2030-01-01\"\n");
+  EXPECT_EQ(expand_error(c),
+            "m.toml:9:window[1].from: 2030-01-01T00:00:00Z is not before the snapshot 2024-03-01T00:00:00Z: the window "
+            "has no first-seen range to ask for");
+  const Config same = config(kOneProject + "[[window]]\nname = \"today\"\nfrom = \"2024-03-01\"\n");
+  EXPECT_EQ(expand_error(same),
+            "m.toml:6:window[0].from: 2024-03-01T00:00:00Z is not before the snapshot 2024-03-01T00:00:00Z: the window "
+            "has no first-seen range to ask for");
+  try {
+    expand_cells(same, kSnapshot);
+  } catch (const EtlError& e) {
+    EXPECT_EQ(e.code(), ExitCode::config);
+  }
+  const Config before = config(kOneProject + "[[window]]\nname = \"today\"\nfrom = \"2024-02-29T23:00:00Z\"\n");
+  ASSERT_EQ(expand_cells(before, kSnapshot).size(), 1u);
+}
+
+TEST(MatrixExpand, WindowsReachingBefore2000AreRefused) {
+  EXPECT_EQ(expand_error(config(kOneProject + "[[window]]\nname = \"century\"\nlast = \"36525d\"\n")),
+            "m.toml:6:window[0].last: starts at 1924-03-01T00:00:00Z, before 2000-01-01T00:00:00Z, the earliest "
+            "first-seen time the job asks for");
+  EXPECT_EQ(expand_error(config(kOneProject + "[[window]]\nname = \"months\"\neach = \"month\"\ncount = 1000\n")),
+            "m.toml:6:window[0].each: starts at 1940-11-01T00:00:00Z, before 2000-01-01T00:00:00Z, the earliest "
+            "first-seen time the job asks for");
+  EXPECT_EQ(expand_cells(config(kOneProject + "[[window]]\nname = \"months\"\neach = \"month\"\ncount = 290\n"), kSnapshot)
+                .front()
+                .window_from,
+            parse_utc_timestamp("2000-01-01"));
+}
+
+TEST(MatrixExpand, ExcludesThatRemoveEverythingAreRefused) {
+  EXPECT_EQ(expand_error(config(kPlatformCountry + "[[matrix.exclude]]\ncountry = \"US\"\n[[matrix.exclude]]\ncountry = \"*\"\n"
+                                "[[matrix.exclude]]\ncountry = \"EU\"\n[[matrix.exclude]]\ntarget_platform = \"iOS\"\n" +
+                                kOneProject + kOneWindow)),
+            "m.toml:8:matrix.exclude[2]: with this rule the excludes remove every filter combination: the matrix has "
+            "no cells");
+  // Without a [matrix], an exclude of the unfiltered cell removes the only combination.
+  EXPECT_EQ(expand_error(config("[[matrix.exclude]]\ncountry = \"*\"\n" + kOneProject + kOneWindow)),
+            "m.toml:1:matrix.exclude[0]: with this rule the excludes remove every filter combination: the matrix has "
+            "no cells");
+  // An include brings a cell back: that matrix is fine.
+  EXPECT_THAT(segments(expand_cells(config("[[matrix.exclude]]\ncountry = \"*\"\n[[matrix.include]]\ncountry = \"JP\"\n" +
+                                           kOneProject + kOneWindow),
+                                    kSnapshot)),
+              ElementsAre("country=JP"));
+}
+
+TEST(MatrixExpand, SegmentsLongerThanTheWarehouseKeyAreRefused) {
+  const std::string v(255, 'v');
+  std::string matrix = "[matrix]\n";
+  for (const char* d : {"product_id", "locale", "model", "os_version", "app_version", "sdk_version", "media_source_name",
+                        "campaign_name"}) {
+    matrix += std::string(d) + " = [\"*\", \"" + v + "\"]\n";
+  }
+  // 8 x (name + '=' + 255) + 7 x ';' = 83 + 8 + 2040 + 7 = 2138 bytes for the fully filtered cell.
+  EXPECT_EQ(expand_error(config(matrix + kOneProject + kOneWindow)),
+            "m.toml:2:matrix.product_id: one filter combination makes a segment of 2138 bytes, more than the 2000 a "
+            "warehouse key can hold (PostgreSQL indexes at most 2704 bytes per key, shared with the project and window "
+            "names): shorten its values or group names");
+  // Percent-encoded separators count three times.
+  EXPECT_THAT(expand_error(config("[matrix]\nproduct_id = [\"" + std::string(255, ';') + "\"]\nlocale = [\"" +
+                                  std::string(255, '=') + "\"]\nmodel = [\"" + std::string(255, '%') + "\"]\n" +
+                                  kOneProject + kOneWindow)),
+              ::testing::StartsWith("m.toml:2:matrix.product_id: one filter combination makes a segment of 2321 bytes"));
+  // An include is named by its rule.
+  EXPECT_THAT(expand_error(config("[[matrix.include]]\nproduct_id = \"" + std::string(255, ';') + "\"\nlocale = \"" +
+                                  std::string(255, '=') + "\"\nmodel = \"" + std::string(255, '%') + "\"\n" +
+                                  kOneProject + kOneWindow)),
+              ::testing::StartsWith("m.toml:1:matrix.include[0]: one filter combination makes a segment of 2321 bytes"));
+  // Seven of them fit: 2138 - 17 - 1 - 255 - 1 = 1864 bytes.
+  matrix.erase(matrix.find("media_source_name"));
+  matrix += "campaign_name = [\"*\", \"" + v + "\"]\n";
+  EXPECT_EQ(expand_cells(config(matrix + kOneProject + kOneWindow), kSnapshot).back().segment.size(), 1864u);
 }
 
 TEST(MatrixExpand, MaxCellsIsEnforcedWithTheExactCount) {
@@ -225,7 +295,7 @@ TEST(MatrixExpand, MaxCellsIsEnforcedWithTheExactCount) {
   EXPECT_EQ(expand_cells(c, kSnapshot).size(), 12u);
   c.max_cells = 11;
   EXPECT_EQ(expand_error(c),
-            "m.toml: the matrix expands to 12 cells (1 project environments x 2 window buckets x 6 filter "
+            "m.toml:1:max_cells: the matrix expands to 12 cells (1 project environments x 2 window buckets x 6 filter "
             "combinations), more than max_cells = 11: shrink the matrix or raise max_cells");
 }
 
@@ -265,7 +335,7 @@ TEST(MatrixExpand, AHugeMatrixIsRefusedWithoutListingIt) {
   c.excludes.push_back(MatrixRule{{{"locale", "v1"}, {"model", "v2"}}, {}});
   const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(expand_error(c),
-            "m.toml: the matrix expands to 10479206400000000 cells (1 project environments x 1 window buckets x "
+            "m.toml:1:max_cells: the matrix expands to 10479206400000000 cells (1 project environments x 1 window buckets x "
             "10479206400000000 filter combinations), more than max_cells = 20000: shrink the matrix or raise max_cells");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }
