@@ -9,7 +9,9 @@
 #include "cli/plan_text.hpp"
 #include "cli/progress_line.hpp"
 #include "config/config.hpp"
+#include "config/snapshot_time.hpp"
 #include "matrix/matrix.hpp"
+#include "runner/data_check_step.hpp"
 #include "runner/metrics_file.hpp"
 #include "runner/run_job.hpp"
 #include "runner/shard.hpp"
@@ -34,15 +36,7 @@ struct Plan {
 Plan make_plan(const Options& o) {
   Plan p;
   p.config = load_config(o.config_path);
-  UnixSeconds requested = now_utc();
-  if (o.snapshot) {
-    try {
-      requested = parse_utc_timestamp(*o.snapshot);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(std::string("--snapshot: ") + e.what());
-    }
-  }
-  p.snapshot = truncate_to_grain(requested, p.config.snapshot_grain);
+  p.snapshot = resolve_snapshot(o.snapshot, now_utc(), p.config.snapshot_grain);
   p.cells = expand_cells(p.config, p.snapshot);
   if (o.shard) p.cells = select_shard(std::move(p.cells), parse_shard(*o.shard));
   return p;
@@ -156,6 +150,64 @@ void write_failed_run_metrics(const std::string& path, UnixSeconds started_at, c
 
 int run_command_run(const Options& o, std::optional<std::string>& metrics_file);
 
+// SPEC "Data checks": after every run that was not stopped and whose warehouse still answers,
+// the rows of the snapshot as stored so far (other shards' included) are checked. Findings
+// change the exit code only when the run would otherwise exit 0 and [checks] fail_on says so:
+// a partial run keeps its 1, so that systemd's restart fetches the missing cells first.
+void run_data_checks(const Config& config, Warehouse& warehouse, RunSummary& summary, const std::atomic<int>& stop) {
+  if (summary.record.status == "interrupted" || summary.exit_code == ExitCode::warehouse || stop.load() != 0) return;
+  try {
+    const CheckReport report = check_snapshot(config, warehouse, summary.record.snapshot_at, summary.record.run_id);
+    summary.record.data_check_findings = static_cast<std::int64_t>(report.findings.size());
+    summary.findings = report.counts;
+    if (report.fails && summary.exit_code == ExitCode::ok) {
+      summary.exit_code = ExitCode::data_checks_failed;
+      summary.record.message = std::to_string(report.errors) + " error and " + std::to_string(report.warnings) +
+                               " warning finding(s) of the data checks fail the run ([checks] fail_on); see "
+                               "etl_data_checks";
+    }
+  } catch (const EtlError& e) {
+    log::error(std::string("data checks could not run: ") + e.what());
+    if (summary.exit_code == ExitCode::ok) summary.exit_code = e.code();
+  }
+}
+
+// `check`: the data checks of one stored snapshot (default: the newest), again — after
+// changing [checks], or for a snapshot loaded before the checks existed. Findings are printed
+// (one tab-separated line each), replace the snapshot's earlier ones, and fail per fail_on.
+int command_check(const Options& o) {
+  const Config config = load_config(o.config_path);
+  check_warehouse_url(config);
+  auto warehouse = open_warehouse(config.warehouse.url, config.warehouse.schema);
+  warehouse->migrate();
+  Options unsharded = o;
+  unsharded.shard.reset();
+  const auto run_lock = lock_run(*warehouse, config, unsharded);
+  std::vector<std::string> projects;
+  for (const ProjectConfig& p : config.projects) projects.push_back(p.name);
+  std::optional<UnixSeconds> snapshot;
+  if (o.snapshot) {
+    snapshot = resolve_snapshot(o.snapshot, now_utc(), config.snapshot_grain);
+  } else {
+    snapshot = warehouse->latest_snapshot(projects);
+    if (!snapshot) throw EtlError(ExitCode::ok, "no stored snapshot to check");
+  }
+  const CheckReport report = check_snapshot(config, *warehouse, *snapshot, new_run_id());
+  for (const DataCheckFinding& f : report.findings) {
+    const auto number = [](const std::optional<double>& v) { return v ? std::to_string(static_cast<long long>(*v)) : ""; };
+    const std::string line = f.severity + "\t" + f.check_name + "\t" + f.project + "\tenv=" +
+                             std::to_string(f.environment) + "\t" + f.window_name + " [" +
+                             format_iso8601(f.window_from) + "\t" + f.segment + "\t" + f.metric + "\t" +
+                             number(f.observed) + "\t" + number(f.expected) + "\t" + f.message + "\n";
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  const std::string footer = std::to_string(report.findings.size()) + " finding(s) for snapshot " +
+                             format_iso8601(*snapshot) + ": " + std::to_string(report.errors) + " error(s), " +
+                             std::to_string(report.warnings) + " warning(s)\n";
+  std::fwrite(footer.data(), 1, footer.size(), stdout);
+  return static_cast<int>(report.fails ? ExitCode::data_checks_failed : ExitCode::ok);
+}
+
 int command_run(const Options& o) {
   const UnixSeconds started_at = now_utc();
   std::optional<std::string> metrics_file = o.metrics_file;  // the config's, once it is read
@@ -217,8 +269,9 @@ int run_command_run(const Options& o, std::optional<std::string>& metrics_file) 
   }
 
   install_stop_signal_handlers();
-  const RunSummary summary = run_job(request, *warehouse, stop_signal());
+  RunSummary summary = run_job(request, *warehouse, stop_signal());
   progress.reset();
+  run_data_checks(p.config, *warehouse, summary, stop_signal());
   const log::Level level = summary.exit_code == ExitCode::ok       ? log::Level::info
                            : summary.record.status == "failed" ? log::Level::error
                                                                 : log::Level::warning;
@@ -259,7 +312,7 @@ int run(int argc, char** argv) {
       case Command::plan: return command_plan(o);
       case Command::migrate: return command_migrate(o);
       case Command::run: return command_run(o);
-      case Command::check: throw EtlError(ExitCode::internal, "check: not implemented yet");
+      case Command::check: return command_check(o);
     }
   } catch (const EtlError& e) {
     log::error(e.what(), {{"exit_code", std::to_string(static_cast<int>(e.code()))}});

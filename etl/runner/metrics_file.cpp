@@ -73,6 +73,14 @@ std::string render_run_metrics(const RunSummary& s, std::optional<UnixSeconds> l
     out << "qonversion_etl_last_run_requests{code=\"" << (status == 0 ? std::string("none") : std::to_string(status))
         << "\"} " << count << '\n';
   }
+  if (!s.findings.empty()) {
+    series(out, "qonversion_etl_last_run_data_check_findings", "gauge",
+           "Data-check findings about the last run's snapshot by check and severity (see etl_data_checks).");
+    for (const auto& [key, count] : s.findings) {
+      out << "qonversion_etl_last_run_data_check_findings{check=\"" << label_value(key.first) << "\",severity=\""
+          << label_value(key.second) << "\"} " << count << '\n';
+    }
+  }
   series(out, "qonversion_etl_last_run_retries", "gauge", "Requests of the last run that were retries.");
   out << "qonversion_etl_last_run_retries " << s.fetch.retries << '\n';
 

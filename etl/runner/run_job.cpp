@@ -15,19 +15,6 @@
 namespace qetl {
 namespace {
 
-std::string new_run_id() {
-  std::random_device rd;
-  std::uniform_int_distribution<unsigned> byte(0, 255);
-  unsigned char b[16];
-  for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // UUID version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
-
 std::string host_name() {
   char buf[256] = {0};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -129,6 +116,19 @@ void decide_outcome(RunSummary& s, int stop_signal) {
 }
 
 }  // namespace
+
+std::string new_run_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> byte(0, 255);
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // UUID version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
 
 RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::atomic<int>& stop_signal) {
   const Config& config = *request.config;
@@ -260,6 +260,7 @@ log::Fields summary_fields(const RunSummary& s) {
                         {"retries", std::to_string(s.fetch.retries)},
                         {"responses_429", std::to_string(s.fetch.rate_limited)},
                         {"cells_not_tried", std::to_string(s.fetch.cells_not_tried)},
+                        {"data_check_findings", std::to_string(r.data_check_findings)},
                         {"duration_s", std::to_string(r.finished_at.value_or(r.started_at) - r.started_at)},
                         {"run_id", r.run_id}};
   if (!r.message.empty()) fields.push_back({"message", r.message});

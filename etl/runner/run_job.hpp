@@ -52,6 +52,9 @@ struct RunSummary {
   std::vector<std::string> stale_runs_closed;  // earlier runs of this scope found `running`
   FetchStats fetch;
   std::map<std::string, ProjectCells> cells_by_project;
+  // Data-check findings by (check, severity), every check present; empty when the checks did
+  // not run (an interrupted run, a warehouse error).
+  std::map<std::pair<std::string, std::string>, std::int64_t> findings;
   ExitCode exit_code = ExitCode::ok;
 };
 
@@ -61,6 +64,9 @@ struct RunSummary {
 // A batch of 5,000 rows is ~3 MB.
 inline constexpr std::size_t kBatchRows = 5000;
 inline constexpr int kBatchMillis = 5000;
+
+// A new run_id: a random UUID (version 4), for a run or a `check`.
+std::string new_run_id();
 
 RunSummary run_job(const RunRequest& request, Warehouse& warehouse, const std::atomic<int>& stop_signal);
 

@@ -11,6 +11,7 @@ enum class ExitCode : int {
   ok = 0,
   cells_failed = 1,
   usage = 64,
+  data_checks_failed = 65,
   api_unreachable = 69,
   internal = 70,
   warehouse = 74,

@@ -17,8 +17,8 @@
 namespace qetl::test {
 
 // Obviously fake keys (the real ones are 32 alphanumerics).
-inline const std::string kKeyAlpha = "e2e_key_alpha";
-inline const std::string kKeyBeta = "e2e_key_beta";
+inline const std::string kKeyAlpha = "e2e_key_alpha_0123";
+inline const std::string kKeyBeta = "e2e_key_beta_01234";
 
 // The same request as the mock saw it: key, environment, bounds and sorted filters.
 inline std::string request_identity(const std::string& key, long environment, long long from, long long to,

@@ -40,6 +40,7 @@ struct ConfigSpec {
   std::string environments = "[1]";
   std::string windows = "[[window]]\nname = \"since_2025\"\nfrom = \"2025-01-01\"\n";
   std::string matrix = "country = [\"*\", \"US\", \"GB\", \"DE\"]\n";
+  std::string tables;  // more tables after [matrix], e.g. "[checks]\nfail_on = \"error\"\n"
 };
 
 // What one scenario needs: a directory, a warehouse, a mock API and the job's config.
@@ -69,13 +70,14 @@ class Scenario {
       c << "\n[[project]]\nname = \"beta\"\napi_key = { env = \"" << spec.beta_key_env << "\" }\nenvironments = "
         << spec.environments << "\n";
     }
-    c << "\n" << spec.windows << "\n[matrix]\n" << spec.matrix;
+    c << "\n" << spec.windows << "\n[matrix]\n" << spec.matrix << "\n" << spec.tables;
     write_file(dir_.file("config.toml"), c.str());
   }
 
   std::vector<std::string> argv(std::vector<std::string> args) const {
     args.insert(args.begin(), QETL_BINARY);
-    args.insert(args.end(), {"--snapshot", kSnapshot, "--config", dir_.file("config.toml")});
+    if (args.at(1) != "migrate") args.insert(args.end(), {"--snapshot", snapshot});
+    args.insert(args.end(), {"--config", dir_.file("config.toml")});
     return args;
   }
   std::map<std::string, std::string> env() const { return {{"E2E_KEY_ALPHA", kKeyAlpha}, {"E2E_KEY_BETA", kKeyBeta}}; }
@@ -171,6 +173,7 @@ class Scenario {
     }
   }
 
+  std::string snapshot = kSnapshot;  // what --snapshot says (migrate takes none)
   TempDir dir_;
   Probe probe_;
   std::unique_ptr<MockApiServer> mock_;

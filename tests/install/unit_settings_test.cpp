@@ -19,7 +19,7 @@ TEST_P(ServiceSettings, OneshotRetriedAndSandboxed) {
       {"Type", "oneshot"},
       {"TimeoutStartSec", "infinity"},
       {"Restart", "on-failure"},
-      {"RestartPreventExitStatus", "64 77 78"},
+      {"RestartPreventExitStatus", "64 65 77 78"},
       {"SuccessExitStatus", "130 143"},
       {"CPUSchedulingPolicy", "batch"},
       {"Nice", "10"},
