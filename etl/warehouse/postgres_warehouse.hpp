@@ -5,12 +5,9 @@
 #include <string_view>
 
 #include "warehouse/warehouse.hpp"
+#include "warehouse/warehouse_url.hpp"
 
 namespace qetl {
-
-// True for a libpq key/value connection string ("host=db dbname=analytics ..."): it starts
-// with a keyword followed by '='.
-bool is_pg_conninfo(std::string_view target);
 
 // `target` (a postgresql:// or postgres:// URI, or a conninfo string) with
 // fallback_application_name=qonversion-etl added, so DBAs see the job in pg_stat_activity. The
