@@ -512,12 +512,30 @@ class PostgresWarehouse final : public Warehouse {
     }
   }
 
+  // The server's warnings on this session go to our log, masked, instead of libpqxx's stderr.
+  class NoticeLog final : public pqxx::errorhandler {
+   public:
+    NoticeLog(pqxx::connection_base& conn, const PostgresWarehouse& w) : pqxx::errorhandler(conn), w_(w) {}
+    bool operator()(const char msg[]) noexcept override {
+      try {
+        log::warning("PostgreSQL: " + w_.clean(msg), {{"backend", "postgresql"}});
+      } catch (...) {
+      }
+      return false;  // handled: no other handler prints it
+    }
+
+   private:
+    const PostgresWarehouse& w_;
+  };
+
   // A new session: search_path and messages as every session needs them. Throws
   // pqxx::broken_connection when the server cannot be reached.
   void connect() {
+    notices_.reset();  // registered on the session it is replacing
     auto conn = std::make_unique<pqxx::connection>(with_application_name(target_));
     conn->set_variable("search_path", conn->quote_name(schema_));
-    conn->set_variable("client_min_messages", "warning");  // NOTICEs would bypass our log format
+    conn->set_variable("client_min_messages", "warning");  // NOTICEs are chatter; warnings are logged
+    notices_ = std::make_unique<NoticeLog>(*conn, *this);
     conn_ = std::move(conn);
   }
 
@@ -576,6 +594,7 @@ class PostgresWarehouse final : public Warehouse {
   std::string where_;   // the target as it may be shown: password masked
   std::string schema_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<NoticeLog> notices_;  // declared after conn_: goes first
   std::map<std::string, HeldLock> held_;  // lock name -> the run lock live PgRunLocks hold
   int locked_backend_pid_ = 0;             // the session they were taken in
 };
