@@ -13,10 +13,11 @@
 #include "warehouse/error_text.hpp"
 #include "warehouse/metrics_columns.hpp"
 #include "warehouse/migrations.hpp"
+#include "warehouse/postgres_data_checks.hpp"
 #include "warehouse/postgres_rows.hpp"
+#include "warehouse/postgres_run_lock.hpp"
 #include "warehouse/run_lock_text.hpp"
 #include "warehouse/run_scope.hpp"
-#include "warehouse/shard_overlap.hpp"
 
 namespace qetl {
 namespace {
@@ -28,22 +29,6 @@ constexpr const char* kBatchTable = "qetl_metrics_batch";
 // When a batch is refused, its parts are COPYed here one at a time, each under a savepoint.
 constexpr const char* kPartTable = "qetl_metrics_part";
 constexpr const char* kFailuresTable = "qetl_failures_part";
-// The first key of every run lock's advisory lock pair is hashtext() of this + the schema, so
-// locks of different schemas (or other applications' one-key locks) never meet.
-constexpr const char* kRunLockSpace = "qonversion-etl run ";
-// The per-project mutex under which the holders of a project's run locks are inspected and
-// extended (a transaction-level advisory lock: it goes at commit).
-constexpr const char* kRunMutexSpace = "qonversion-etl run mutex ";
-// The mutex is held for milliseconds; a holder stuck longer (a stopped process) must not make
-// every other run wait forever.
-constexpr const char* kMutexTimeout = "10s";
-
-// Another run's live lock on one of our projects.
-struct LiveHolder {
-  std::string shard;
-  LockHolder holder;
-};
-
 // An index into the rows written and the database's reason for refusing it.
 using Refusal = std::pair<std::size_t, std::string>;
 
@@ -259,35 +244,15 @@ class PostgresWarehouse final : public Warehouse {
                            const std::function<void(const MetricsRow&)>& visit) override {
     guarded("reading the snapshot's rows", [&] {
       pqxx::read_transaction tx(*conn_);
-      const pqxx::result r = tx.exec_params("SELECT " + metrics_select_list("s") +
-                                                " FROM customer_metrics s WHERE s.snapshot_at = $1" +
-                                                projects_condition(projects, "s.project"),
-                                            pg_timestamp(snapshot_at), projects_json(projects));
-      for (const auto& row : r) visit(read_metrics_row(row));
+      pg_visit_snapshot_rows(tx, snapshot_at, projects, visit);
     });
   }
 
-  // For each row of the snapshot, the newest earlier row of its series: one index probe each,
-  // backwards through customer_metrics_series_idx (project, environment, window_name, segment,
-  // snapshot_at), so the cost follows the snapshot's size, not the history's. A cohort bucket is
-  // its own series (window_from equal), and no row of it is older than its own start, which
-  // bounds the walk for a bucket seen for the first time.
   void visit_previous_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                            const std::function<void(const MetricsRow&)>& visit) override {
     guarded("reading the previous snapshot of every series", [&] {
       pqxx::read_transaction tx(*conn_);
-      const pqxx::result r = tx.exec_params(
-          "SELECT " + metrics_select_list("p") +
-              " FROM customer_metrics s CROSS JOIN LATERAL (SELECT * FROM customer_metrics q "
-              "WHERE q.project = s.project AND q.environment = s.environment AND q.window_name = s.window_name "
-              "AND q.segment = s.segment AND q.snapshot_at < s.snapshot_at "
-              "AND q.snapshot_at > CASE WHEN s.window_kind = 'cohort' THEN s.window_from "
-              "ELSE '-infinity'::timestamptz END "
-              "AND (s.window_kind <> 'cohort' OR q.window_from = s.window_from) "
-              "ORDER BY q.snapshot_at DESC LIMIT 1) p WHERE s.snapshot_at = $1" +
-              projects_condition(projects, "s.project"),
-          pg_timestamp(snapshot_at), projects_json(projects));
-      for (const auto& row : r) visit(read_metrics_row(row));
+      pg_visit_previous_rows(tx, snapshot_at, projects, visit);
     });
   }
 
@@ -296,11 +261,7 @@ class PostgresWarehouse final : public Warehouse {
     writing("recording the data checks' findings", [&] {
       pqxx::work tx(*conn_, "replace_findings");
       keep_run_locks(tx);
-      tx.exec_params0("DELETE FROM etl_data_checks WHERE snapshot_at = $1" + projects_condition(projects, "project"),
-                      pg_timestamp(snapshot_at), projects_json(projects));
-      if (!findings.empty()) copy_findings(tx, findings);
-      tx.exec_params0("UPDATE etl_runs SET data_check_findings = $2 WHERE run_id = $1", run_id,
-                      static_cast<std::int64_t>(findings.size()));
+      pg_replace_findings(tx, snapshot_at, projects, run_id, findings);
       tx.commit();
     });
   }
@@ -322,9 +283,9 @@ class PostgresWarehouse final : public Warehouse {
       return guarded("taking the run lock", [&]() -> std::unique_ptr<RunLock> {
         pqxx::work tx(*conn_, "try_lock_run");
         keep_run_locks(tx);
-        tx.exec0(std::string("SET LOCAL lock_timeout = '") + kMutexTimeout + "'");
+        pg_limit_lock_wait(tx);
         for (const std::string& project : lock_order(projects)) {
-          take_scope_lock(tx, project, shard, me, "");
+          pg_take_run_lock(tx, schema_, project, shard, me, "");
           const std::string name = run_lock_name(shard, project);
           taken.push_back(name);
           mine[name] = HeldLock{project, shard, me};
@@ -402,47 +363,6 @@ class PostgresWarehouse final : public Warehouse {
     if (has_statements(postgres_after_upsert_sql())) tx.exec(postgres_after_upsert_sql());
   }
 
-  // " AND <column> IN (the JSON array $2)" for a non-empty project list. The statement always
-  // binds $2, so PostgreSQL is told its type even when the condition is left out.
-  static std::string projects_condition(const std::vector<std::string>& projects, const std::string& column) {
-    if (projects.empty()) return " AND $2::text = '[]'";
-    return " AND " + column + " IN (SELECT pg_catalog.jsonb_array_elements_text($2::jsonb))";
-  }
-
-  // Takes the (shard, project) lock for `me` under the project's mutex, unless a live holder's
-  // shard overlaps `shard`: then LockedError naming it (after `context`).
-  void take_scope_lock(pqxx::transaction_base& tx, const std::string& project, const std::string& shard,
-                       const LockHolder& me, const std::string& context) {
-    tx.exec_params("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1), pg_catalog.hashtext($2))",
-                   kRunMutexSpace + schema_, project);
-    for (const LiveHolder& other : live_holders(tx, project)) {
-      if (shards_overlap(other.shard, shard)) {
-        throw LockedError(context + locked_message(project, other.shard, other.holder));
-      }
-    }
-    const std::string name = run_lock_name(shard, project);
-    // Free by the registry, yet taken: a run that ignores the mutex (an older version).
-    if (!take_lock(tx, name, me)) throw LockedError(context + locked_message(project, shard, std::nullopt));
-  }
-
-  // Session-level: the lock stays when the transaction commits (or aborts) and goes when the
-  // session ends, however the job ends. Records `me` as the holder when it got the lock.
-  bool take_lock(pqxx::transaction_base& tx, const std::string& name, const LockHolder& me) {
-    const bool got = tx.exec_params1("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext($1), "
-                                     "pg_catalog.hashtext($2))",
-                                     kRunLockSpace + schema_, name)[0]
-                         .as<bool>();
-    if (got) {
-      tx.exec_params0(
-          "INSERT INTO etl_run_locks (lock_name, host, pid, started_at, backend_pid, locked_at) "
-          "VALUES ($1, $2, $3, $4, pg_catalog.pg_backend_pid(), now()) ON CONFLICT (lock_name) DO UPDATE SET "
-          "host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, "
-          "backend_pid = EXCLUDED.backend_pid, locked_at = EXCLUDED.locked_at",
-          name, me.host, me.pid, pg_timestamp(me.started_at));
-    }
-    return got;
-  }
-
   // libpqxx reconnects by itself when the server dropped the session between transactions (the
   // job survives a restarted server or a terminated backend), but the new session does not hold
   // the old one's advisory locks. Every writing transaction calls this first: after a
@@ -457,37 +377,13 @@ class PostgresWarehouse final : public Warehouse {
     std::sort(order.begin(), order.end(), [](const HeldLock* a, const HeldLock* b) {
       return std::tie(a->project, a->shard) < std::tie(b->project, b->shard);
     });
-    tx.exec0(std::string("SET LOCAL lock_timeout = '") + kMutexTimeout + "'");
+    pg_limit_lock_wait(tx);
     for (const HeldLock* lock : order) {
-      take_scope_lock(tx, lock->project, lock->shard, lock->holder, "lost the warehouse session mid-run, and meanwhile ");
+      pg_take_run_lock(tx, schema_, lock->project, lock->shard, lock->holder,
+                       "lost the warehouse session mid-run, and meanwhile ");
     }
-    tx.exec0("SET LOCAL lock_timeout = DEFAULT");  // the rest of the transaction waits as usual
+    pg_unlimit_lock_wait(tx);  // the rest of the transaction waits as usual
     locked_backend_pid_ = conn_->backendpid();
-  }
-
-  // The holders of `project`'s locks, trusted only while the session that recorded each still
-  // holds its advisory lock: a killed run's row stays behind (its lock went with its session).
-  std::vector<LiveHolder> live_holders(pqxx::transaction_base& tx, const std::string& project) {
-    const pqxx::result r = tx.exec_params(
-        "SELECT l.lock_name, l.host, l.pid, EXTRACT(EPOCH FROM l.started_at)::bigint FROM etl_run_locks l "
-        "WHERE substr(l.lock_name, strpos(l.lock_name, ':') + 1) = $2 "
-        "AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks k "
-        "WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend_pid AND k.objsubid = 2 "
-        "AND k.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-        "AND k.classid = (pg_catalog.hashtext($1)::bigint & 4294967295)::oid "
-        "AND k.objid = (pg_catalog.hashtext(l.lock_name)::bigint & 4294967295)::oid)",
-        kRunLockSpace + schema_, project);
-    std::vector<LiveHolder> live;
-    for (const auto& row : r) {
-      const std::optional<RunLockName> name = parse_run_lock_name(row[0].as<std::string>());
-      if (!name || name->project != project) continue;
-      LockHolder h;
-      h.host = row[1].as<std::string>();
-      h.pid = row[2].as<std::int64_t>();
-      h.started_at = row[3].as<UnixSeconds>();
-      live.push_back({name->shard, h});
-    }
-    return live;
   }
 
   // Releases the advisory locks `names` and forgets their holder rows. Never throws: it runs
@@ -499,12 +395,7 @@ class PostgresWarehouse final : public Warehouse {
       // A lock this session no longer holds (it was replaced) only earns a WARNING, which
       // libpqxx would print outside our log format.
       tx.exec0("SET LOCAL client_min_messages = error");
-      for (const std::string& name : names) {
-        tx.exec_params("SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext($1), pg_catalog.hashtext($2))",
-                       kRunLockSpace + schema_, name);
-        tx.exec_params0("DELETE FROM etl_run_locks WHERE lock_name = $1 AND backend_pid = pg_catalog.pg_backend_pid()",
-                        name);
-      }
+      for (const std::string& name : names) pg_release_run_lock(tx, schema_, name);
       tx.commit();
     } catch (const std::exception& e) {
       log::warning("could not release the run lock (it goes with the connection)",
