@@ -169,7 +169,7 @@ TEST(PgTarget, ApplicationNameIsAddedToWhatLibpqReads) {
   EXPECT_EQ(with_application_name("host=db fallback_application_name=mine"), "host=db fallback_application_name=mine");
 }
 
-// The examples: what libpq cannot parse, or would split elsewhere than meant, is refused
+// Targets users wrote: what libpq cannot parse, or would split elsewhere than meant, is refused
 // before any connection, and no part of the password reaches the message.
 TEST(OpenWarehouse, UnparsableOrAmbiguousPostgresTargetsNeverShowThePassword) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
