@@ -1,6 +1,6 @@
 #include "warehouse/postgres_warehouse.hpp"
 
-#include <cctype>
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
@@ -13,66 +13,24 @@
 #include "warehouse/error_text.hpp"
 #include "warehouse/metrics_columns.hpp"
 #include "warehouse/migrations.hpp"
+#include "warehouse/postgres_data_checks.hpp"
+#include "warehouse/postgres_rows.hpp"
+#include "warehouse/postgres_run_lock.hpp"
 #include "warehouse/run_lock_text.hpp"
+#include "warehouse/run_scope.hpp"
 
 namespace qetl {
 namespace {
 
 constexpr const char* kApplicationName = "qonversion-etl";
-// Rows of one upsert batch are COPYed here; ON COMMIT DROP keeps it to one transaction.
+// Rows of one upsert batch are COPYed here; ON COMMIT DROP keeps it to one transaction. The
+// after-upsert script (sql/postgres/derived/after_upsert.sql) reads exactly the rows written.
 constexpr const char* kBatchTable = "qetl_metrics_batch";
-constexpr const char* kRecordFailure = "qetl_record_failure";
-// The first key of every run lock's advisory lock pair is hashtext() of this + the schema, so
-// locks of different schemas (or other applications' one-key locks) never meet.
-constexpr const char* kRunLockSpace = "qonversion-etl run ";
-
-bool is_pg_uri(std::string_view target) {
-  return target.rfind("postgresql://", 0) == 0 || target.rfind("postgres://", 0) == 0;
-}
-
-// timestamptz input that does not depend on the session's TimeZone.
-std::string pg_timestamp(UnixSeconds t) { return format_sql_timestamp(t) + "+00"; }
-
-std::optional<std::string> pg_timestamp(const std::optional<UnixSeconds>& t) {
-  if (!t) return std::nullopt;
-  return pg_timestamp(*t);
-}
-
-// One customer_metrics row as the COPY tuple, in metrics_columns() order. Everything is text
-// (NULL for an unfiltered dimension): the decimals must reach numeric as the exact text the API
-// sent, and the doubles as text that reads back to the same value.
-template <std::size_t... I>
-auto dimensions_tuple(const MetricsRow& r, std::index_sequence<I...>) {
-  return std::forward_as_tuple(r.dimensions[I]...);
-}
-
-auto copy_tuple(const MetricsRow& r) {
-  const Metrics& m = r.metrics;
-  return std::tuple_cat(
-      std::make_tuple(pg_timestamp(r.snapshot_at), r.project, std::to_string(r.environment),
-                      r.window_name, r.window_kind, pg_timestamp(r.window_from),
-                      pg_timestamp(r.window_to), r.segment),
-      dimensions_tuple(r, std::make_index_sequence<kDimensionCount>{}),
-      std::make_tuple(std::to_string(m.clients_with_event), std::to_string(m.active_subscribers),
-                      std::to_string(m.active_trials), std::to_string(m.billing_retry),
-                      exact_double_text(m.churned_subscribers), exact_double_text(m.canceled_trials),
-                      m.avg_payment_count, m.avg_price, m.sales,
-                      pg_timestamp(r.fetched_at), r.run_id));
-}
-
-const std::string& upsert_from_batch_sql() {
-  static const std::string sql = [] {
-    std::string set;
-    for (const auto& c : metrics_update_columns()) {
-      if (!set.empty()) set += ", ";
-      set += c + " = EXCLUDED." + c;
-    }
-    const std::string columns = join_columns(metrics_columns());
-    return "INSERT INTO customer_metrics (" + columns + ") SELECT " + columns + " FROM " + kBatchTable +
-           " ON CONFLICT (" + join_columns(metrics_key_columns()) + ") DO UPDATE SET " + set;
-  }();
-  return sql;
-}
+// When a batch is refused, its parts are COPYed here one at a time, each under a savepoint.
+constexpr const char* kPartTable = "qetl_metrics_part";
+constexpr const char* kFailuresTable = "qetl_failures_part";
+// An index into the rows written and the database's reason for refusing it.
+using Refusal = std::pair<std::size_t, std::string>;
 
 class PostgresWarehouse final : public Warehouse {
  public:
@@ -132,11 +90,13 @@ class PostgresWarehouse final : public Warehouse {
       keep_run_locks(tx);
       tx.exec_params0(
           "INSERT INTO etl_runs (run_id, started_at, finished_at, snapshot_at, status, cells_planned, "
-          "cells_succeeded, cells_failed, rows_upserted, requests_sent, version, config_sha256, host, message) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+          "cells_succeeded, cells_failed, rows_upserted, requests_sent, version, config_sha256, host, message, "
+          "retries, responses_429, data_check_findings, projects, shard) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
           run.run_id, pg_timestamp(run.started_at), pg_timestamp(run.finished_at), pg_timestamp(run.snapshot_at),
           run.status, run.cells_planned, run.cells_succeeded, run.cells_failed, run.rows_upserted, run.requests_sent,
-          run.version, run.config_sha256, run.host, run.message);
+          run.version, run.config_sha256, run.host, run.message, run.retries, run.responses_429,
+          run.data_check_findings, projects_json(run.projects), run.shard);
       tx.commit();
     });
   }
@@ -148,46 +108,89 @@ class PostgresWarehouse final : public Warehouse {
       const pqxx::result r = tx.exec_params(
           "UPDATE etl_runs SET started_at = $2, finished_at = $3, snapshot_at = $4, status = $5, "
           "cells_planned = $6, cells_succeeded = $7, cells_failed = $8, rows_upserted = $9, requests_sent = $10, "
-          "version = $11, config_sha256 = $12, host = $13, message = $14, retries = $15, responses_429 = $16 "
-          "WHERE run_id = $1",
+          "version = $11, config_sha256 = $12, host = $13, message = $14, retries = $15, responses_429 = $16, "
+          "data_check_findings = $17, projects = $18, shard = $19 WHERE run_id = $1",
           run.run_id, pg_timestamp(run.started_at), pg_timestamp(run.finished_at), pg_timestamp(run.snapshot_at),
           run.status, run.cells_planned, run.cells_succeeded, run.cells_failed, run.rows_upserted, run.requests_sent,
-          run.version, run.config_sha256, run.host, run.message, run.retries, run.responses_429);
+          run.version, run.config_sha256, run.host, run.message, run.retries, run.responses_429,
+          run.data_check_findings, projects_json(run.projects), run.shard);
       if (r.affected_rows() == 0) throw WarehouseError("no etl_runs row with run_id '" + run.run_id + "' to finish");
       tx.commit();
     });
   }
 
   // COPY into a temp table, then one INSERT ... ON CONFLICT: COPY is the fast path into
-  // PostgreSQL, and the single upsert statement keeps the whole batch atomic.
+  // PostgreSQL. When the database refuses the batch for its data, the batch is written again
+  // in parts under savepoints, halving a refused part until the refused rows stand alone: the
+  // others are committed, each refused one reported with the database's reason.
   UpsertResult upsert_metrics(const std::vector<MetricsRow>& rows) override {
     if (rows.empty()) return {};
     return writing("upserting customer_metrics", [&] {
-      const auto unique = last_row_per_key(rows);
-      pqxx::work tx(*conn_, "upsert_metrics");
-      keep_run_locks(tx);
-      tx.exec0(std::string("CREATE TEMP TABLE ") + kBatchTable +
-               " (LIKE customer_metrics INCLUDING DEFAULTS) ON COMMIT DROP");
-      {
-        pqxx::stream_to copy(tx, kBatchTable, metrics_columns());
-        for (const MetricsRow* row : unique) copy << copy_tuple(*row);
-        copy.complete();
+      const std::vector<const MetricsRow*> unique = last_row_per_key(rows);
+      try {
+        pqxx::work tx(*conn_, "upsert_metrics");
+        keep_run_locks(tx);
+        create_temp_like(tx, kBatchTable, "customer_metrics");
+        copy_metrics(tx, kBatchTable, unique, 0, unique.size());
+        const pqxx::result r = tx.exec0(upsert_metrics_from(kBatchTable));
+        after_upsert(tx);
+        tx.commit();
+        return UpsertResult{static_cast<std::size_t>(r.affected_rows()), {}};
+      } catch (const pqxx::sql_error& e) {
+        if (!is_data_error(e)) throw;
       }
-      const pqxx::result r = tx.exec0(upsert_from_batch_sql());
-      if (has_statements(postgres_after_upsert_sql())) tx.exec(postgres_after_upsert_sql());
+      pqxx::work tx(*conn_, "upsert_metrics_isolating");
+      keep_run_locks(tx);
+      create_temp_like(tx, kBatchTable, "customer_metrics");
+      create_temp_like(tx, kPartTable, "customer_metrics");
+      std::vector<Refusal> refused;
+      const std::size_t written = write_isolating(
+          tx, 0, unique.size(),
+          [&](pqxx::transaction_base& part, std::size_t begin, std::size_t end) {
+            copy_metrics(part, kPartTable, unique, begin, end);
+            const pqxx::result r = part.exec0(upsert_metrics_from(kPartTable));
+            part.exec0(std::string("INSERT INTO ") + kBatchTable + " SELECT * FROM " + kPartTable);
+            part.exec0(std::string("DELETE FROM ") + kPartTable);
+            return static_cast<std::size_t>(r.affected_rows());
+          },
+          refused);
+      after_upsert(tx);
       tx.commit();
-      return UpsertResult{static_cast<std::size_t>(r.affected_rows()), {}};
+      UpsertResult result{written, {}};
+      for (const auto& [index, reason] : refused) {
+        result.refused.push_back({static_cast<std::size_t>(unique[index] - rows.data()), reason});
+      }
+      return result;
     });
   }
 
+  // The same isolation as upsert_metrics; a refused failure is written once more with the
+  // database's reason as its error text, so the cell is recorded all the same.
   void record_failures(const std::vector<CellFailure>& failures) override {
     if (failures.empty()) return;
     writing("recording cell failures", [&] {
+      std::vector<CellFailure> rows = last_failure_per_cell(failures);
       pqxx::work tx(*conn_, "record_failures");
       keep_run_locks(tx);
-      for (const auto& f : failures) {
-        tx.exec_prepared0(kRecordFailure, f.run_id, f.project, f.environment, f.window_name,
-                          pg_timestamp(f.window_from), f.segment, f.attempts, f.last_http_status, f.error);
+      create_temp_like(tx, kFailuresTable, "etl_cell_failures");
+      const auto write = [&](pqxx::transaction_base& part, std::size_t begin, std::size_t end) {
+        copy_failures(part, kFailuresTable, rows, begin, end);
+        const pqxx::result r = part.exec0(upsert_failures_from(kFailuresTable));
+        part.exec0(std::string("DELETE FROM ") + kFailuresTable);
+        return static_cast<std::size_t>(r.affected_rows());
+      };
+      std::vector<Refusal> refused;
+      write_isolating(tx, 0, rows.size(), write, refused);
+      for (const auto& [index, reason] : refused) {
+        rows[index].error = reason;
+        std::vector<Refusal> again;
+        write_isolating(tx, index, index + 1, write, again);
+        if (!again.empty()) {
+          log::warning("a cell failure could not be recorded", {{"backend", "postgresql"},
+                                                                {"run_id", rows[index].run_id},
+                                                                {"window", rows[index].window_name},
+                                                                {"reason", again.front().second}});
+        }
       }
       tx.commit();
     });
@@ -214,19 +217,53 @@ class PostgresWarehouse final : public Warehouse {
     });
   }
 
-  std::vector<std::string> close_stale_runs(const RunRecord&) override { return {}; }
+  std::vector<std::string> close_stale_runs(const RunRecord& finder) override {
+    return writing("closing the runs whose process is gone", [&] {
+      pqxx::work tx(*conn_, "close_stale_runs");
+      keep_run_locks(tx);
+      const pqxx::result running = tx.exec_params(
+          "SELECT run_id, projects, shard FROM etl_runs WHERE status = 'running' AND run_id <> $1", finder.run_id);
+      std::vector<std::string> closed;
+      for (const auto& row : running) {
+        if (!stale_row_in_scope(row[1].as<std::string>(), row[2].as<std::string>(), finder.projects, finder.shard)) {
+          continue;
+        }
+        const std::string run_id = row[0].as<std::string>();
+        tx.exec_params0(
+            "UPDATE etl_runs SET status = 'interrupted', finished_at = $2, message = $3 "
+            "WHERE run_id = $1 AND status = 'running'",
+            run_id, pg_timestamp(now_utc()), stale_run_message(finder.run_id));
+        closed.push_back(run_id);
+      }
+      tx.commit();
+      return closed;
+    });
+  }
 
-  void visit_snapshot_rows(UnixSeconds, const std::vector<std::string>&,
-                           const std::function<void(const MetricsRow&)>&) override {
-    throw WarehouseError("visit_snapshot_rows: not implemented yet");
+  void visit_snapshot_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
+                           const std::function<void(const MetricsRow&)>& visit) override {
+    guarded("reading the snapshot's rows", [&] {
+      pqxx::read_transaction tx(*conn_);
+      pg_visit_snapshot_rows(tx, snapshot_at, projects, visit);
+    });
   }
-  void visit_previous_rows(UnixSeconds, const std::vector<std::string>&,
-                           const std::function<void(const MetricsRow&)>&) override {
-    throw WarehouseError("visit_previous_rows: not implemented yet");
+
+  void visit_previous_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
+                           const std::function<void(const MetricsRow&)>& visit) override {
+    guarded("reading the previous snapshot of every series", [&] {
+      pqxx::read_transaction tx(*conn_);
+      pg_visit_previous_rows(tx, snapshot_at, projects, visit);
+    });
   }
-  void replace_findings(UnixSeconds, const std::vector<std::string>&, const std::string&,
-                        const std::vector<DataCheckFinding>&) override {
-    throw WarehouseError("replace_findings: not implemented yet");
+
+  void replace_findings(UnixSeconds snapshot_at, const std::vector<std::string>& projects, const std::string& run_id,
+                        const std::vector<DataCheckFinding>& findings) override {
+    writing("recording the data checks' findings", [&] {
+      pqxx::work tx(*conn_, "replace_findings");
+      keep_run_locks(tx);
+      pg_replace_findings(tx, snapshot_at, projects, run_id, findings);
+      tx.commit();
+    });
   }
 
   void rebuild_derived() override {
@@ -240,20 +277,16 @@ class PostgresWarehouse final : public Warehouse {
 
   std::unique_ptr<RunLock> try_lock_run(const std::vector<std::string>& projects, const std::string& shard,
                                         const LockHolder& me) override {
-    const std::vector<std::string> order = lock_order(projects);
     std::vector<std::string> taken;  // lock names, for the cleanup below
     std::map<std::string, HeldLock> mine;
     try {
       return guarded("taking the run lock", [&]() -> std::unique_ptr<RunLock> {
         pqxx::work tx(*conn_, "try_lock_run");
         keep_run_locks(tx);
-        for (const std::string& project : order) {
-          const std::string name = shard + ":" + project;
-          // PostgreSQL lets a session take an advisory lock it already holds; a second lock from
-          // this same warehouse must be refused like one from another process (as on SQLite).
-          if (held_.count(name) != 0 || !take_lock(tx, name, me)) {
-            throw LockedError(locked_message(project, shard, recorded_holder(tx, name)));
-          }
+        pg_limit_lock_wait(tx);
+        for (const std::string& project : lock_order(projects)) {
+          pg_take_run_lock(tx, schema_, project, shard, me, "");
+          const std::string name = run_lock_name(shard, project);
           taken.push_back(name);
           mine[name] = HeldLock{project, shard, me};
         }
@@ -296,60 +329,61 @@ class PostgresWarehouse final : public Warehouse {
     std::vector<std::string> names_;
   };
 
-  // Session-level: the lock stays when the transaction commits (or aborts) and goes when the
-  // session ends, however the job ends. Records `me` as the holder when it got the lock.
-  bool take_lock(pqxx::transaction_base& tx, const std::string& name, const LockHolder& me) {
-    const bool got = tx.exec_params1("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext($1), "
-                                     "pg_catalog.hashtext($2))",
-                                     kRunLockSpace + schema_, name)[0]
-                         .as<bool>();
-    if (got) {
-      tx.exec_params0(
-          "INSERT INTO etl_run_locks (lock_name, host, pid, started_at, backend_pid, locked_at) "
-          "VALUES ($1, $2, $3, $4, pg_catalog.pg_backend_pid(), now()) ON CONFLICT (lock_name) DO UPDATE SET "
-          "host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, "
-          "backend_pid = EXCLUDED.backend_pid, locked_at = EXCLUDED.locked_at",
-          name, me.host, me.pid, pg_timestamp(me.started_at));
+  // Writes items [begin, end) through `write(part, begin, end)` (returning the rows it wrote)
+  // inside a savepoint; a part the database refuses for its data is rolled back and halved,
+  // until a refused item stands alone and goes to `refused` with the database's reason. Any
+  // other error propagates (the caller's transaction then commits nothing).
+  template <class Write>
+  std::size_t write_isolating(pqxx::dbtransaction& tx, std::size_t begin, std::size_t end, const Write& write,
+                              std::vector<Refusal>& refused) {
+    if (begin >= end) return 0;
+    try {
+      pqxx::subtransaction part(tx, "isolate");
+      const std::size_t written = write(part, begin, end);
+      part.commit();
+      return written;
+    } catch (const pqxx::sql_error& e) {
+      if (!is_data_error(e)) throw;
+      if (end - begin == 1) {
+        refused.emplace_back(begin, clean(e.what()));
+        return 0;
+      }
     }
-    return got;
+    const std::size_t middle = begin + (end - begin) / 2;
+    const std::size_t first = write_isolating(tx, begin, middle, write, refused);
+    return first + write_isolating(tx, middle, end, write, refused);
+  }
+
+  static void create_temp_like(pqxx::transaction_base& tx, const char* table, const char* like) {
+    tx.exec0(std::string("CREATE TEMP TABLE ") + table + " (LIKE " + like + " INCLUDING DEFAULTS) ON COMMIT DROP");
+  }
+
+  // The structures derived from customer_metrics follow the rows just written (in kBatchTable).
+  static void after_upsert(pqxx::transaction_base& tx) {
+    if (has_statements(postgres_after_upsert_sql())) tx.exec(postgres_after_upsert_sql());
   }
 
   // libpqxx reconnects by itself when the server dropped the session between transactions (the
   // job survives a restarted server or a terminated backend), but the new session does not hold
   // the old one's advisory locks. Every writing transaction calls this first: after a
   // reconnection it takes the locks again, in the same transaction, so nothing is committed
-  // unguarded; if another run took one meanwhile, this run stops with LockedError.
+  // unguarded; if another run took an overlapping one meanwhile, this run stops with LockedError.
   void keep_run_locks(pqxx::transaction_base& tx) {
     if (held_.empty() || conn_->backendpid() == locked_backend_pid_) return;
     log::warning("the warehouse session was replaced: taking the run lock again",
                  {{"backend", "postgresql"}, {"locks", std::to_string(held_.size())}});
-    for (const auto& [name, lock] : held_) {
-      if (!take_lock(tx, name, lock.holder)) {
-        throw LockedError("lost the warehouse session mid-run, and meanwhile " +
-                          locked_message(lock.project, lock.shard, recorded_holder(tx, name)));
-      }
+    std::vector<const HeldLock*> order;  // by project, as try_lock_run takes them
+    for (const auto& [name, lock] : held_) order.push_back(&lock);
+    std::sort(order.begin(), order.end(), [](const HeldLock* a, const HeldLock* b) {
+      return std::tie(a->project, a->shard) < std::tie(b->project, b->shard);
+    });
+    pg_limit_lock_wait(tx);
+    for (const HeldLock* lock : order) {
+      pg_take_run_lock(tx, schema_, lock->project, lock->shard, lock->holder,
+                       "lost the warehouse session mid-run, and meanwhile ");
     }
+    pg_unlimit_lock_wait(tx);  // the rest of the transaction waits as usual
     locked_backend_pid_ = conn_->backendpid();
-  }
-
-  // The holder recorded for `name`, trusted only while the session that recorded it still
-  // holds the advisory lock: a killed run's row stays behind, and the current holder may not
-  // have committed its row yet.
-  std::optional<LockHolder> recorded_holder(pqxx::transaction_base& tx, const std::string& name) {
-    const pqxx::result r = tx.exec_params(
-        "SELECT l.host, l.pid, EXTRACT(EPOCH FROM l.started_at)::bigint FROM etl_run_locks l "
-        "WHERE l.lock_name = $2 AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks k "
-        "WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend_pid AND k.objsubid = 2 "
-        "AND k.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-        "AND k.classid = (pg_catalog.hashtext($1)::bigint & 4294967295)::oid "
-        "AND k.objid = (pg_catalog.hashtext($2)::bigint & 4294967295)::oid)",
-        kRunLockSpace + schema_, name);
-    if (r.empty()) return std::nullopt;
-    LockHolder h;
-    h.host = r[0][0].as<std::string>();
-    h.pid = r[0][1].as<std::int64_t>();
-    h.started_at = r[0][2].as<UnixSeconds>();
-    return h;
   }
 
   // Releases the advisory locks `names` and forgets their holder rows. Never throws: it runs
@@ -361,12 +395,7 @@ class PostgresWarehouse final : public Warehouse {
       // A lock this session no longer holds (it was replaced) only earns a WARNING, which
       // libpqxx would print outside our log format.
       tx.exec0("SET LOCAL client_min_messages = error");
-      for (const std::string& name : names) {
-        tx.exec_params("SELECT pg_catalog.pg_advisory_unlock(pg_catalog.hashtext($1), pg_catalog.hashtext($2))",
-                       kRunLockSpace + schema_, name);
-        tx.exec_params0("DELETE FROM etl_run_locks WHERE lock_name = $1 AND backend_pid = pg_catalog.pg_backend_pid()",
-                        name);
-      }
+      for (const std::string& name : names) pg_release_run_lock(tx, schema_, name);
       tx.commit();
     } catch (const std::exception& e) {
       log::warning("could not release the run lock (it goes with the connection)",
@@ -374,18 +403,30 @@ class PostgresWarehouse final : public Warehouse {
     }
   }
 
-  // A new session: search_path, messages and prepared statements as every session needs them.
-  // Throws pqxx::broken_connection when the server cannot be reached.
+  // The server's warnings on this session go to our log, masked, instead of libpqxx's stderr.
+  class NoticeLog final : public pqxx::errorhandler {
+   public:
+    NoticeLog(pqxx::connection_base& conn, const PostgresWarehouse& w) : pqxx::errorhandler(conn), w_(w) {}
+    bool operator()(const char msg[]) noexcept override {
+      try {
+        log::warning("PostgreSQL: " + w_.clean(msg), {{"backend", "postgresql"}});
+      } catch (...) {
+      }
+      return false;  // handled: no other handler prints it
+    }
+
+   private:
+    const PostgresWarehouse& w_;
+  };
+
+  // A new session: search_path and messages as every session needs them. Throws
+  // pqxx::broken_connection when the server cannot be reached.
   void connect() {
+    notices_.reset();  // registered on the session it is replacing
     auto conn = std::make_unique<pqxx::connection>(with_application_name(target_));
     conn->set_variable("search_path", conn->quote_name(schema_));
-    conn->set_variable("client_min_messages", "warning");  // NOTICEs would bypass our log format
-    conn->prepare(kRecordFailure,
-                  "INSERT INTO etl_cell_failures (run_id, project, environment, window_name, window_from, "
-                  "segment, attempts, last_http_status, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                  "ON CONFLICT (run_id, project, environment, window_name, window_from, segment) DO UPDATE "
-                  "SET attempts = EXCLUDED.attempts, last_http_status = EXCLUDED.last_http_status, "
-                  "error = EXCLUDED.error");
+    conn->set_variable("client_min_messages", "warning");  // NOTICEs are chatter; warnings are logged
+    notices_ = std::make_unique<NoticeLog>(*conn, *this);
     conn_ = std::move(conn);
   }
 
@@ -407,8 +448,9 @@ class PostgresWarehouse final : public Warehouse {
     });
   }
 
-  // Error text from libpq/libpqxx on one line, with anything that looks like a password masked.
-  static std::string clean(const char* what) { return one_line(mask_warehouse_url(what)); }
+  // Text from libpq/libpqxx on one line, with every form of the password and the target itself
+  // blanked: libpq's messages are not written with secrets in mind.
+  std::string clean(const char* what) const { return one_line(mask_warehouse_text(what, target_)); }
 
   template <class F>
   auto guarded(const char* action, F&& f) -> decltype(f()) {
@@ -439,39 +481,29 @@ class PostgresWarehouse final : public Warehouse {
     return tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0].as<int>();
   }
 
-  std::string target_;  // as configured, password included: only for connecting
+  std::string target_;  // as configured, password included: only for connecting and masking
   std::string where_;   // the target as it may be shown: password masked
   std::string schema_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<NoticeLog> notices_;  // declared after conn_: goes first
   std::map<std::string, HeldLock> held_;  // lock name -> the run lock live PgRunLocks hold
   int locked_backend_pid_ = 0;             // the session they were taken in
 };
 
 }  // namespace
 
-bool is_pg_conninfo(std::string_view target) {
-  std::size_t i = 0;
-  while (i < target.size() && std::isspace(static_cast<unsigned char>(target[i]))) ++i;
-  const std::size_t start = i;
-  while (i < target.size() && (std::isalnum(static_cast<unsigned char>(target[i])) || target[i] == '_')) ++i;
-  if (i == start) return false;
-  while (i < target.size() && std::isspace(static_cast<unsigned char>(target[i]))) ++i;
-  return i < target.size() && target[i] == '=';
-}
-
 std::string with_application_name(const std::string& target) {
-  const std::string param = std::string("fallback_application_name=") + kApplicationName;
-  if (is_pg_uri(target)) {
-    const std::size_t query = target.find('?');
-    if (query == std::string::npos) return target + "?" + param;
-    const char last = target.back();
-    return target + (last == '?' || last == '&' ? "" : "&") + param;
+  std::optional<PgTarget> parsed = parse_pg_target(target);
+  if (!parsed) throw ConfigError(warehouse_url_problem(target).value_or("libpq cannot parse the warehouse URL"));
+  if (!parsed->option("fallback_application_name")) {
+    parsed->options.emplace_back("fallback_application_name", kApplicationName);
   }
-  return target + " " + param;
+  return pg_conninfo(*parsed);
 }
 
 std::unique_ptr<Warehouse> open_postgres_warehouse(const std::string& target, const std::string& schema) {
   if (schema.empty()) throw ConfigError("warehouse.schema must not be empty for a PostgreSQL warehouse");
+  if (auto problem = warehouse_url_problem(target)) throw ConfigError(*problem);
   return std::make_unique<PostgresWarehouse>(target, schema);
 }
 

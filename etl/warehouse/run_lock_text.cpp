@@ -21,6 +21,14 @@ std::vector<std::string> lock_order(std::vector<std::string> projects) {
   return projects;
 }
 
+std::string run_lock_name(const std::string& shard, const std::string& project) { return shard + ":" + project; }
+
+std::optional<RunLockName> parse_run_lock_name(const std::string& name) {
+  const std::size_t colon = name.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return RunLockName{name.substr(0, colon), name.substr(colon + 1)};
+}
+
 std::string locked_message(const std::string& project, const std::string& shard,
                            const std::optional<LockHolder>& holder) {
   std::string m = "another run holds the lock for project \"" + project + "\"";

@@ -159,18 +159,20 @@ class Warehouse {
   virtual void finish_run(const RunRecord& run) = 0;  // updates it by run_id
 
   // Upserts the rows and commits them. A row the database refuses for its data (a value it
-  // cannot store: SQLSTATE classes 22/23, SQLite constraint/too big) does not take the others
-  // down: it is left out and reported in `refused`. Anything else (connection, timeout, lock)
-  // throws WarehouseError and commits nothing of this call.
+  // cannot store: SQLSTATE classes 22/23; SQLite constraint, too big, mismatch) does not take
+  // the others down: it is left out and reported in `refused`.
+  // Anything else (connection, statement_timeout, lock timeout, SQLITE_BUSY) throws
+  // WarehouseError and commits nothing of this call.
   virtual UpsertResult upsert_metrics(const std::vector<MetricsRow>& rows) = 0;
   // Records failed cells; a failure row refused for its data is stored with its error text
   // replaced by the database's reason, never lost and never taking the others down.
   virtual void record_failures(const std::vector<CellFailure>& failures) = 0;
 
   // Marks `running` etl_runs rows whose scope overlaps `finder`'s (a project in common and
-  // shards that can share a cell, see shards_overlap) `interrupted`, with finished_at and a
-  // message naming finder.run_id; the caller holds the locks of that scope, so their process is
-  // gone. Returns their run_ids. `finder` itself is never touched.
+  // shards that can share a cell, see warehouse/shard_overlap.hpp) `interrupted`, with
+  // finished_at and a message naming finder.run_id; the caller holds the locks of that scope,
+  // so their process is gone. Returns their run_ids. `finder` itself is never touched, nor a
+  // row whose scope is unknown (projects '[]': written before the scope was recorded).
   virtual std::vector<std::string> close_stale_runs(const RunRecord& finder) = 0;
 
   // The data checks' input (SPEC "Data checks"). Calls `visit` for every customer_metrics row of
@@ -195,25 +197,28 @@ class Warehouse {
   // The cells that already have a customer_metrics row for this snapshot (for --resume).
   virtual std::set<CellKey> stored_cells(UnixSeconds snapshot_at) = 0;
 
-  // One run at a time (SPEC "Behaviour under faults"). Takes, without waiting, one lock per
-  // (project, shard) for every name in `projects`, in sorted order, all or nothing; `shard` is
-  // "K/N" or "all". Runs that share a project and shard conflict; different shards of one
-  // project do not (N hosts may load one warehouse at once). Throws LockedError naming the
-  // holder when one is taken (and keeps none of the others). The locks die with the process
-  // or connection, so a killed run never leaves one behind:
+  // One run at a time per cell (SPEC "Behaviour under faults"). Takes, without waiting, one
+  // lock per (project, shard) for every name in `projects`, in sorted order, all or nothing;
+  // `shard` is "K/N" or "all". Two runs that share a project conflict whenever their shards
+  // overlap (shards_overlap: "all" with any shard, "1/2" with "1/3"), while "1/3", "2/3" and
+  // "3/3" run side by side. Throws LockedError naming the holder (and keeps none of the others).
+  // The locks die with the process or connection, so a killed run never leaves one behind:
   //   PostgreSQL: session advisory locks on this warehouse's connection, keyed by schema,
-  //     shard and project; the holder is recorded in etl_run_locks (needs migrate() first).
+  //     shard and project; their holders are recorded in etl_run_locks (needs migrate() first)
+  //     and inspected under a per-project transaction-level advisory lock.
   //   SQLite: flock() on files next to the database (<db>.run-lock.<shard>.<project>) that
-  //     hold the holder's details; not SQLite's own locks, which would block writers.
+  //     hold the holder's details, inspected under a flock on <db>.run-lock-mutex.<project>;
+  //     not SQLite's own locks, which would block writers.
   virtual std::unique_ptr<RunLock> try_lock_run(const std::vector<std::string>& projects, const std::string& shard,
                                                 const LockHolder& me) = 0;
 };
 
 // "sqlite:///abs/path.sqlite", "sqlite:relative/path.sqlite" -> SQLite (the file and its
 // directory are created); "postgresql://..." / "postgres://..." or a libpq conninfo string
-// ("host=... dbname=...") -> PostgreSQL, tables in `schema`. Anything else throws
-// ConfigError listing the valid schemes. A server that cannot be reached throws WarehouseError
-// whose message has the password masked.
+// ("host=... dbname=...") -> PostgreSQL, tables in `schema`. A URL warehouse_url_problem()
+// refuses (an unknown scheme, sqlite::memory:, a target libpq cannot parse, ...) throws
+// ConfigError with its text, before anything is created or connected to. A server that cannot
+// be reached throws WarehouseError whose message has the password masked.
 //
 // WarehouseAccess::inspect is for `run --dry-run`: look, never write. PostgreSQL only reads
 // until migrate() anyway; SQLite opens an existing file read-only, and a file that does not

@@ -7,12 +7,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/temp_dir.hpp"
 #include "util/errors.hpp"
+#include "util/mask.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
 #include "warehouse/warehouse.hpp"
+#include "warehouse/warehouse_url.hpp"
 
 namespace qetl::test {
 namespace {
@@ -151,15 +155,108 @@ TEST(PgTarget, ConninfoIsRecognisedByItsLeadingKeyword) {
   EXPECT_FALSE(is_pg_conninfo(""));
 }
 
-TEST(PgTarget, ApplicationNameIsAddedToUrisAndConninfo) {
+// The connection string handed to libpq is rebuilt from libpq's own reading of the target, so
+// what follows the password (a '?' in it, a query) can never be mistaken for something else.
+TEST(PgTarget, ApplicationNameIsAddedToWhatLibpqReads) {
   EXPECT_EQ(with_application_name("postgresql://db/analytics"),
-            "postgresql://db/analytics?fallback_application_name=qonversion-etl");
+            "dbname=analytics host=db fallback_application_name=qonversion-etl");
   EXPECT_EQ(with_application_name("postgresql://db/analytics?sslmode=require"),
-            "postgresql://db/analytics?sslmode=require&fallback_application_name=qonversion-etl");
-  EXPECT_EQ(with_application_name("postgres://db/analytics?"),
-            "postgres://db/analytics?fallback_application_name=qonversion-etl");
+            "dbname=analytics host=db sslmode=require fallback_application_name=qonversion-etl");
+  EXPECT_EQ(with_application_name("postgres://etl:a?b%20c@db/analytics?"),
+            "user=etl password='a?b c' dbname=analytics host=db fallback_application_name=qonversion-etl");
   EXPECT_EQ(with_application_name("host=db dbname=analytics"),
-            "host=db dbname=analytics fallback_application_name=qonversion-etl");
+            "dbname=analytics host=db fallback_application_name=qonversion-etl");
+  EXPECT_EQ(with_application_name("host=db fallback_application_name=mine"), "host=db fallback_application_name=mine");
+}
+
+// Targets users wrote: what libpq cannot parse, or would split elsewhere than meant, is refused
+// before any connection, and no part of the password reaches the message.
+TEST(OpenWarehouse, UnparsableOrAmbiguousPostgresTargetsNeverShowThePassword) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"postgresql://etl:Hunter2Secret@[db.internal/analytics", {"Hunter2Secret", "Hunter2"}},
+      {"host=db.internal user=etl password='unterminated", {"unterminated"}},
+      {"postgresql://etl:%ZZsecret@db/x", {"%ZZ", "ZZsecret"}},
+      {"postgresql://etl:p@ss@db/x", {"p@ss", "ss@db"}},
+      {"postgresql://etl:pa/ss@db/x", {"pa/ss", "ss@db"}},
+      {"postgresql://etl:Hunter2/x", {"Hunter2"}},
+  };
+  for (const auto& [url, secrets] : cases) {
+    const std::string what = config_error_of(url);
+    EXPECT_THAT(what, HasSubstr("PostgreSQL")) << url;
+    const auto problem = warehouse_url_problem(url);
+    ASSERT_TRUE(problem.has_value()) << url;
+    EXPECT_EQ(*problem, what);
+    for (const std::string& secret : secrets) {
+      EXPECT_THAT(what, Not(HasSubstr(secret))) << url;
+      EXPECT_THAT(mask_warehouse_url(url), Not(HasSubstr(secret))) << url;
+    }
+  }
+  EXPECT_THAT(config_error_of("postgresql://etl:p@ss@db/x"), HasSubstr("%40"));
+}
+
+TEST(OpenWarehouse, PasswordsWithUrlDelimitersAreMaskedWhenTheServerIsUnreachable) {
+  for (const std::string url : {"postgresql://etl:p%40ss%2F%23w?rd@127.0.0.1:1/analytics",
+                                "host=127.0.0.1 port=1 user=etl password='p@ss/#w?rd x' dbname=analytics"}) {
+    const std::string what = warehouse_error_of(url);
+    EXPECT_THAT(what, HasSubstr("cannot connect to PostgreSQL warehouse"));
+    EXPECT_THAT(what, HasSubstr("****"));
+    for (const char* piece : {"p@ss", "p%40ss", "#w?rd", "%23w", "rd x"}) EXPECT_THAT(what, Not(HasSubstr(piece))) << url;
+  }
+}
+
+TEST(WarehouseUrlProblem, SqliteUrlsThatWouldKeepNothingOrLandElsewhereAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sqlite::memory:", "nothing would be kept"},
+      {"sqlite:file:metrics.sqlite?mode=memory", "nothing would be kept"},
+      {"sqlite:///:memory:", ""},  // a file named ":memory:" in / is a file
+      {"sqlite:~/metrics.sqlite", "absolute path"},
+      {"sqlite:~", "absolute path"},
+      {"sqlite:///var/lib/x.sqlite?mode=ro", "?query or #fragment"},
+      {"sqlite:data/x.sqlite#main", "?query or #fragment"},
+      {"sqlite:", "names no file"},
+      {"sqlite://", "ambiguous"},
+      {"sqlite://host/x.sqlite", "ambiguous"},
+      {"sqlite:data/x.sqlite", ""},
+      {"sqlite:///var/lib/qonversion-etl/metrics.sqlite", ""},
+  };
+  for (const auto& [url, want] : cases) {
+    const auto problem = warehouse_url_problem(url);
+    if (want.empty()) {
+      EXPECT_EQ(problem, std::nullopt) << url;
+    } else {
+      ASSERT_TRUE(problem.has_value()) << url;
+      EXPECT_THAT(*problem, HasSubstr(want)) << url;
+      EXPECT_THAT(*problem, HasSubstr("'" + url + "'")) << "names the URL: " << url;
+    }
+  }
+}
+
+TEST(WarehouseUrlProblem, UnknownSchemesListTheValidOnesWithoutThePassword) {
+  const auto problem = warehouse_url_problem("mysql://etl:hunter2pw@db.internal/analytics");
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_THAT(*problem, HasSubstr("sqlite:///absolute/path.sqlite"));
+  EXPECT_THAT(*problem, HasSubstr("postgresql://"));
+  EXPECT_THAT(*problem, Not(HasSubstr("hunter2pw")));
+  EXPECT_THAT(*warehouse_url_problem(""), HasSubstr("empty"));
+  EXPECT_EQ(warehouse_url_problem("postgresql://etl:s3cr3t@db.internal/analytics"), std::nullopt);
+  EXPECT_EQ(warehouse_url_problem("host=db.internal dbname=analytics password='a b@c/d'"), std::nullopt);
+}
+
+// Refused before anything is created: no folder named '~', no lock file named ":memory:...".
+TEST(OpenWarehouse, RefusedSqliteUrlsCreateNothing) {
+  TempDir dir;
+  const std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  for (const char* url : {"sqlite::memory:", "sqlite:~/x.sqlite", "sqlite:x.sqlite?mode=ro"}) {
+    try {
+      auto w = open_warehouse(url, "ignored");
+      w->try_lock_run({"alpha"}, "all", this_process_holder(0));
+      ADD_FAILURE() << "opened " << url;
+    } catch (const ConfigError&) {
+    }
+  }
+  std::filesystem::current_path(previous);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 }  // namespace

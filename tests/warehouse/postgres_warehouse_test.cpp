@@ -1,8 +1,10 @@
 // PostgreSQL-only behaviour: comments for BI tools, application_name, schema handling,
 // reconnection, time zones.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -155,6 +157,37 @@ TEST_F(PostgresWarehouseTest, TimestampsAreUtcInstantsWhateverTheSessionTimeZone
   const auto cells = w->stored_cells(r.snapshot_at);
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells.begin()->window_from, r.window_from);
+}
+
+// The server's WARNINGs (here from a trigger a DBA added) reach our log as one masked line each,
+// never libpqxx's raw stderr text.
+TEST_F(PostgresWarehouseTest, ServerWarningsAreLoggedWithThePasswordMasked) {
+  const char* password = std::getenv("PGPASSWORD");
+  ASSERT_NE(password, nullptr) << "pg_virtualenv sets PGPASSWORD";
+  const std::string uri = db().uri();
+  auto w = open_warehouse(uri + (uri.find('?') == std::string::npos ? "?" : "&") + "password=" + password, kSchema);
+  w->migrate();
+  query(std::string("CREATE FUNCTION qetl_test.warn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE WARNING 'audit: row by a session that knows ") + password +
+        "'; RETURN NEW; END $$; CREATE TRIGGER warn BEFORE INSERT ON qetl_test.customer_metrics "
+        "FOR EACH ROW EXECUTE FUNCTION qetl_test.warn()");
+  std::FILE* captured = std::tmpfile();
+  ASSERT_NE(captured, nullptr);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  ::dup2(::fileno(captured), 2);
+  const std::size_t written = w->upsert_metrics({row()}).rows_written;
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::rewind(captured);
+  std::string log;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, captured)) > 0;) log.append(buf, n);
+  std::fclose(captured);
+  EXPECT_EQ(written, 1u);
+  EXPECT_NE(log.find("PostgreSQL: WARNING: audit: row by a session that knows ****"), std::string::npos) << log;
+  EXPECT_EQ(log.find(password), std::string::npos) << log;
 }
 
 }  // namespace

@@ -80,24 +80,58 @@ TYPED_TEST(RunLockTest, SecondRunOnTheSameProjectIsRefusedNamingTheHolder) {
   EXPECT_TRUE(this->refusal(*first, {"alpha"}, "all").has_value());
 }
 
-TYPED_TEST(RunLockTest, DifferentProjectsAndDifferentShardsDoNotConflict) {
+TYPED_TEST(RunLockTest, DifferentProjectsDoNotConflict) {
   auto first = this->open_migrated();
   const auto all = first->try_lock_run({"alpha"}, "all", kFirst);
-
   auto other = this->open_migrated();
-  EXPECT_EQ(this->refusal(*other, {"beta"}, "all"), std::nullopt);
+  const auto beta = other->try_lock_run({"beta", "gamma"}, "all", kSecond);
+  ASSERT_NE(beta, nullptr);
+  auto sharded = this->open_migrated();
+  EXPECT_EQ(this->refusal(*sharded, {"delta"}, "1/2"), std::nullopt);
+}
 
-  auto shard1 = this->open_migrated();
-  auto shard2 = this->open_migrated();
-  const auto lock1 = shard1->try_lock_run({"alpha", "beta"}, "1/2", kFirst);
-  const auto lock2 = shard2->try_lock_run({"alpha", "beta"}, "2/2", kSecond);
-  ASSERT_NE(lock1, nullptr);
-  ASSERT_NE(lock2, nullptr);
+// Two runs of one project conflict whenever their cells can overlap (SPEC "Behaviour under
+// faults"): a held lock (first column) against the one asked for (second), each pair on fresh
+// connections.
+TYPED_TEST(RunLockTest, RunsOfOneProjectConflictExactlyWhenTheirShardsCanShareACell) {
+  struct Case {
+    const char* held;
+    const char* wanted;
+    bool conflict;
+  };
+  const Case cases[] = {
+      {"all", "all", true},  {"all", "1/2", true},  {"1/2", "all", true},   {"1/2", "1/3", true},
+      {"1/3", "1/2", true},  {"2/4", "1/2", true},  {"1/3", "1/3", true},   {"1/3", "2/3", false},
+      {"3/3", "1/3", false}, {"1/2", "2/2", false}, {"01/2", "1/2", true},
+  };
+  for (const Case& c : cases) {
+    auto holder = this->open_migrated();
+    const auto held = holder->try_lock_run({"alpha", "beta"}, c.held, kFirst);
+    auto other = this->open_migrated();
+    const auto refused = this->refusal(*other, {"alpha"}, c.wanted);
+    EXPECT_EQ(refused.has_value(), c.conflict) << c.held << " held, " << c.wanted << " wanted";
+    if (refused && std::string(c.held) == "all") {
+      EXPECT_EQ(*refused,
+                "another run holds the lock for project \"alpha\" (host h1, pid 1234, started 2026-11-24T03:00:00Z)");
+    } else if (refused) {
+      EXPECT_EQ(*refused, std::string("another run holds the lock for project \"alpha\" shard ") + c.held +
+                              " (host h1, pid 1234, started 2026-11-24T03:00:00Z)");
+    }
+  }
+}
 
+TYPED_TEST(RunLockTest, EveryShardOfOneCountRunsSideBySideAndAnUnshardedRunWaitsForAll) {
+  auto w1 = this->open_migrated();
+  auto w2 = this->open_migrated();
+  auto w3 = this->open_migrated();
+  const auto s1 = w1->try_lock_run({"alpha"}, "1/3", kFirst);
+  const auto s2 = w2->try_lock_run({"alpha"}, "2/3", kFirst);
+  const auto s3 = w3->try_lock_run({"alpha"}, "3/3", kSecond);
+  ASSERT_TRUE(s1 && s2 && s3);
   auto late = this->open_migrated();
-  EXPECT_EQ(this->refusal(*late, {"beta"}, "2/2"),
-            "another run holds the lock for project \"beta\" shard 2/2 (host h2, pid 5678, started "
-            "2026-11-24T03:00:05Z)");
+  for (const char* shard : {"all", "1/3", "3/3", "1/2", "2/6"}) {
+    EXPECT_TRUE(this->refusal(*late, {"alpha"}, shard).has_value()) << shard;
+  }
 }
 
 TYPED_TEST(RunLockTest, AllOrNothingKeepsNoLockWhenOneIsTaken) {
@@ -132,7 +166,7 @@ TYPED_TEST(RunLockTest, ReleasingTheLockLetsTheNextRunInAndNamesTheNewHolder) {
 class LockingChild {
  public:
   template <class Backend>
-  explicit LockingChild(const Backend& backend) {
+  explicit LockingChild(const Backend& backend, const std::string& shard = "all") {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
     pid_ = ::fork();
@@ -142,7 +176,7 @@ class LockingChild {
       char status = 'x';
       try {
         auto w = backend.open();
-        auto lock = w->try_lock_run({"alpha"}, "all", holder("child-host", ::getpid(), "2026-11-24T03:00:00Z"));
+        auto lock = w->try_lock_run({"alpha"}, shard, holder("child-host", ::getpid(), "2026-11-24T03:00:00Z"));
         status = 'L';
         if (::write(fds[1], &status, 1) != 1) ::_exit(3);
         for (;;) ::pause();  // holds the lock until SIGKILL; no destructor ever runs
@@ -213,6 +247,18 @@ TYPED_TEST(RunLockTest, LockOfAKilledProcessIsFreeAfterwards) {
   auto third = this->open_migrated();
   EXPECT_EQ(this->refusal(*third, {"alpha"}, "all"),
             "another run holds the lock for project \"alpha\" (host h2, pid 5678, started 2026-11-24T03:00:05Z)");
+}
+
+TYPED_TEST(RunLockTest, AShardHeldByAnotherProcessBlocksOnlyOverlappingRuns) {
+  this->open_migrated();
+  LockingChild child(this->backend, "1/3");
+  ASSERT_TRUE(child.locked()) << "the child could not take the lock";
+  auto w = this->open_migrated();
+  EXPECT_EQ(this->refusal(*w, {"alpha"}, "2/3"), std::nullopt);
+  EXPECT_EQ(this->refusal(*w, {"alpha"}, "all"), "another run holds the lock for project \"alpha\" shard 1/3 (host "
+                                                  "child-host, pid " + std::to_string(child.pid()) +
+                                                  ", started 2026-11-24T03:00:00Z)");
+  EXPECT_TRUE(this->refusal(*w, {"alpha"}, "1/2").has_value());
 }
 
 TEST(RunLockPostgres, LockIsHeldOnTheWarehouseConnectionAndReleasedWithIt) {

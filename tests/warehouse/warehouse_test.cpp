@@ -253,7 +253,8 @@ TYPED_TEST(WarehouseTest, NewSnapshotAddsRowsAndLeavesTheOldOnes) {
   for (const auto& r : next) this->expect_stored(r);
 }
 
-TYPED_TEST(WarehouseTest, BatchWithARowViolatingACheckCommitsNothing) {
+// A row the database refuses for its values never takes the rest of its batch down.
+TYPED_TEST(WarehouseTest, BatchWithARowViolatingACheckStoresTheOthersAndReportsThatRow) {
   auto w = this->migrated();
   ASSERT_EQ(w->upsert_metrics({unfiltered_row()}).rows_written, 1u);
   MetricsRow changed = unfiltered_row();
@@ -261,26 +262,28 @@ TYPED_TEST(WarehouseTest, BatchWithARowViolatingACheckCommitsNothing) {
   changed.run_id = "run-2";
   MetricsRow bad = two_filter_row();
   bad.window_kind = "weekly";
-  try {
-    w->upsert_metrics({changed, bad, every_filter_row()});
-    FAIL() << "a window_kind outside fixed|rolling|cohort was accepted";
-  } catch (const WarehouseError& e) {
-    EXPECT_NE(std::string(e.what()).find("window_kind"), std::string::npos) << e.what();
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line: " << e.what();
-  }
-  EXPECT_EQ(this->count("customer_metrics"), 1u);
-  this->expect_stored(unfiltered_row());  // the committed row is untouched
-  // The warehouse is still usable after the failed batch.
-  EXPECT_EQ(w->upsert_metrics({changed}).rows_written, 1u);
+  const UpsertResult result = w->upsert_metrics({changed, bad, every_filter_row()});
+  EXPECT_EQ(result.rows_written, 2u);
+  ASSERT_EQ(result.refused.size(), 1u);
+  EXPECT_EQ(result.refused[0].index, 1u);
+  EXPECT_NE(result.refused[0].reason.find("window_kind"), std::string::npos) << result.refused[0].reason;
+  EXPECT_EQ(result.refused[0].reason.find('\n'), std::string::npos) << "not one line: " << result.refused[0].reason;
+  EXPECT_EQ(this->count("customer_metrics"), 2u);
   this->expect_stored(changed);
+  this->expect_stored(every_filter_row());
 }
 
-TYPED_TEST(WarehouseTest, BatchWithANonNumericDecimalCommitsNothing) {
+TYPED_TEST(WarehouseTest, NonNumericDecimalIsRefusedAndTheRestOfTheBatchStored) {
   auto w = this->migrated();
   MetricsRow bad = two_filter_row();
   bad.metrics.sales = "12,5";
-  EXPECT_THROW(w->upsert_metrics({unfiltered_row(), bad}), WarehouseError);
-  EXPECT_EQ(this->count("customer_metrics"), 0u);
+  const UpsertResult result = w->upsert_metrics({unfiltered_row(), bad});
+  EXPECT_EQ(result.rows_written, 1u);
+  ASSERT_EQ(result.refused.size(), 1u);
+  EXPECT_EQ(result.refused[0].index, 1u);
+  EXPECT_NE(result.refused[0].reason.find("sales"), std::string::npos) << result.refused[0].reason;
+  EXPECT_EQ(this->count("customer_metrics"), 1u);
+  this->expect_stored(unfiltered_row());
 }
 
 TYPED_TEST(WarehouseTest, DuplicateKeyInOneBatchKeepsTheLastRow) {
@@ -365,6 +368,31 @@ TYPED_TEST(WarehouseTest, StartAndFinishRunRoundTrip) {
   EXPECT_EQ(got[0], (std::vector<Value>{run.run_id, "2024-03-10 00:01:00", "2024-03-10 03:00:05",
                                         "2024-03-10 00:00:00", "partial", "2000", "1990", "10", "1990", "2043",
                                         "0.1.0", run.config_sha256, "etl-1.internal", "10 cells failed"}));
+}
+
+TYPED_TEST(WarehouseTest, RunScopeAndFiguresAreStoredAtStartAndUpdatedAtFinish) {
+  auto w = this->migrated();
+  RunRecord run;
+  run.run_id = "r-scope";
+  run.started_at = run.snapshot_at = kSnapshot;
+  run.version = "0.3.0";
+  run.config_sha256 = "0";
+  run.host = "h";
+  run.projects = {"alpha", "my \"app\"", "ünï"};
+  run.shard = "2/3";
+  run.retries = 4;
+  w->start_run(run);
+  const std::string sql = "SELECT projects, shard, retries, responses_429, data_check_findings FROM etl_runs";
+  EXPECT_EQ(this->backend.query(sql),
+            (Rows{{Value(R"(["alpha","my \"app\"","ünï"])"), Value("2/3"), Value("4"), Value("0"), Value("0")}}));
+  run.projects = {"alpha"};
+  run.shard = "all";
+  run.responses_429 = 2;
+  run.data_check_findings = 7;
+  run.status = "succeeded";
+  run.finished_at = kSnapshot + 60;
+  w->finish_run(run);
+  EXPECT_EQ(this->backend.query(sql), (Rows{{Value(R"(["alpha"])"), Value("all"), Value("4"), Value("2"), Value("7")}}));
 }
 
 TYPED_TEST(WarehouseTest, FinishingARunThatWasNeverStartedThrows) {
