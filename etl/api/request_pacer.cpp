@@ -12,20 +12,40 @@ RequestPacer::RequestPacer(double requests_per_minute)
 
 Duration RequestPacer::interval() const { return seconds_as_duration(60.0 / rate_); }
 
-void RequestPacer::on_request_started(SteadyTime now) { next_start_ = std::max(next_start_, now + interval()); }
+void RequestPacer::on_request_started(SteadyTime now) {
+  if (!first_request_) first_request_ = now;
+  next_start_ = std::max(next_start_, now + interval());
+}
+
+Duration RequestPacer::window() const {
+  return seconds_as_duration(std::max(10.0, kMeasuredIntervals * 60.0 / configured_));
+}
 
 void RequestPacer::on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold) {
   const bool same_event = last_drop_ && sent_at < *last_drop_;
   if (!same_event) {
-    ceiling_ = std::min(ceiling_.value_or(rate_), rate_);
-    rate_ = std::max(floor_, rate_ * kDecrease);
+    const double sent_rate = std::min(rate_, accepted_rate(now).value_or(rate_));
+    ceiling_ = std::min(ceiling_.value_or(sent_rate), sent_rate);
+    rate_ = std::max(floor_, sent_rate * kDecrease);
     last_drop_ = now;
     events_ += 1;
   }
   next_start_ = std::max({next_start_, now + hold, now + interval()});
 }
 
-void RequestPacer::on_success() {
+std::optional<double> RequestPacer::accepted_rate(SteadyTime now) const {
+  // After a long pause (a Retry-After) the window holds too little to say anything.
+  const auto recent = std::count_if(successes_.begin(), successes_.end(),
+                                    [&](SteadyTime t) { return t >= now - window(); });
+  if (recent < 2 || !first_request_) return std::nullopt;
+  const double span = duration_seconds(now - std::max(*first_request_, now - window()));
+  if (span <= 0) return std::nullopt;
+  return static_cast<double>(recent) * 60.0 / span;
+}
+
+void RequestPacer::on_success(SteadyTime now) {
+  successes_.push_back(now);
+  while (!successes_.empty() && successes_.front() < now - window()) successes_.pop_front();
   const double target = ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
   if (rate_ < target) rate_ = std::min(target, rate_ + configured_ * kRecoveryStep);
 }

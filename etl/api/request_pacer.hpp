@@ -2,11 +2,15 @@
 // Spaces the requests of one API key to its rate from the very first request (no burst that
 // earns a 429), and adapts when the server says 429 anyway (after aws-sdk-cpp's adaptive retry
 // strategy): the rate drops once per throttling *event* — answers to requests sent before the
-// last drop belong to the event that caused it, so k answers in flight cost one drop, not k —
-// and the rate that earned the 429 is remembered as a ceiling for the rest of the run. Recovery
-// climbs back towards just below that ceiling, never above it, so a client configured at a
-// strict server's exact limit settles a hair under it instead of oscillating across it.
+// last drop belong to the event that caused it, so k answers in flight cost one drop, not k.
+// The drop starts from the rate the server actually accepted lately (successes per second over
+// the last few seconds) when that is lower than the rate sent: a client configured at twice the
+// limit lands near the limit in one event instead of creeping down 10 % at a time. The rate
+// that earned the 429 is remembered as a ceiling for the rest of the run; recovery climbs back
+// towards just below it, never above, so a client configured at a strict server's exact limit
+// settles a hair under it instead of oscillating across it.
 // Every method takes the time from the caller (tests drive it with simulated time).
+#include <deque>
 #include <optional>
 
 #include "util/clock.hpp"
@@ -21,6 +25,9 @@ class RequestPacer {
   static constexpr double kCeilingMargin = 0.97;
   // Each success climbs by this share of the configured rate.
   static constexpr double kRecoveryStep = 0.02;
+  // The accepted rate is measured over the successes of the last this many configured intervals
+  // (at least 10 s), and only trusted from two successes on.
+  static constexpr double kMeasuredIntervals = 8;
 
   explicit RequestPacer(double requests_per_minute);
 
@@ -32,7 +39,7 @@ class RequestPacer {
   // The server answered 429 at `now` to a request started at `sent_at`; `hold` is the server's
   // Retry-After, already capped: no request of this key starts before now + hold.
   void on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold);
-  void on_success();
+  void on_success(SteadyTime now);
 
   double current_rate_per_minute() const { return rate_; }
   double configured_rate_per_minute() const { return configured_; }
@@ -42,6 +49,9 @@ class RequestPacer {
 
  private:
   Duration interval() const;
+  // Successes per minute over the measuring window up to `now`, if there are enough of them.
+  std::optional<double> accepted_rate(SteadyTime now) const;
+  Duration window() const;
 
   double configured_;
   double rate_;
@@ -50,6 +60,8 @@ class RequestPacer {
   SteadyTime next_start_{};
   std::optional<SteadyTime> last_drop_;
   int events_ = 0;
+  std::optional<SteadyTime> first_request_;
+  std::deque<SteadyTime> successes_;  // those inside the measuring window, oldest first
 };
 
 }  // namespace qetl

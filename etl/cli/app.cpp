@@ -20,10 +20,19 @@
 #include "util/log.hpp"
 #include "version.hpp"
 #include "warehouse/migrations.hpp"
+#include "warehouse/warehouse_url.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace qetl::cli {
 namespace {
+
+// SPEC: a warehouse URL that cannot make a good night is a config error, found before anything
+// is connected to or created, naming where the config says it.
+void check_warehouse_url(const Config& config) {
+  if (const auto problem = warehouse_url_problem(config.warehouse.url)) {
+    throw ConfigError(config.warehouse.url_where.str() + ": " + *problem);
+  }
+}
 
 // What every command that looks at cells needs, in the order SPEC promises: config first,
 // validated completely before anything touches the network or the warehouse.
@@ -36,6 +45,7 @@ struct Plan {
 Plan make_plan(const Options& o) {
   Plan p;
   p.config = load_config(o.config_path);
+  check_warehouse_url(p.config);
   p.snapshot = resolve_snapshot(o.snapshot, now_utc(), p.config.snapshot_grain);
   p.cells = expand_cells(p.config, p.snapshot);
   if (o.shard) p.cells = select_shard(std::move(p.cells), parse_shard(*o.shard));
@@ -78,6 +88,7 @@ std::size_t keep_missing_cells(Warehouse& warehouse, UnixSeconds snapshot, std::
 
 int command_migrate(const Options& o) {
   const Config config = load_config(o.config_path);
+  check_warehouse_url(config);
   auto warehouse = open_warehouse(config.warehouse.url, config.warehouse.schema);
   const int before = warehouse->schema_version();
   const int applied = warehouse->migrate();
@@ -91,8 +102,9 @@ int command_migrate(const Options& o) {
   return 0;
 }
 
-// SPEC "one run at a time": one lock per (project, shard) for every project in the config;
-// throws LockedError (exit 75) naming the holder when another run has any of them.
+// SPEC "one run at a time": every project of the config, in the run's shard ("all" without
+// --shard); throws LockedError (exit 75) naming the holder when another run of one of them holds
+// cells that can overlap this run's (see shards_overlap).
 std::unique_ptr<RunLock> lock_run(Warehouse& warehouse, const Config& config, const Options& o) {
   std::vector<std::string> projects;
   std::string names;
@@ -190,7 +202,10 @@ int command_check(const Options& o) {
     snapshot = resolve_snapshot(o.snapshot, now_utc(), config.snapshot_grain);
   } else {
     snapshot = warehouse->latest_snapshot(projects);
-    if (!snapshot) throw EtlError(ExitCode::ok, "no stored snapshot to check");
+    if (!snapshot) {
+      log::info("nothing to check: the warehouse holds no snapshot of these projects");
+      return 0;
+    }
   }
   const CheckReport report = check_snapshot(config, *warehouse, *snapshot, new_run_id());
   for (const DataCheckFinding& f : report.findings) {

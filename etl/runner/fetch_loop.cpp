@@ -192,6 +192,8 @@ class FetchLoop {
     const FailurePolicy& policy = policy_for(answer.kind);
     if (policy.verdict == Verdict::ignore) return;  // aborted: the cell simply was not fetched
     count(lane, result, answer, c, f, now);
+    if (answer.http_status != 0) c.last_http_status = static_cast<int>(answer.http_status);
+    c.last_error = answer.message;
 
     if (policy.usable) {
       lane.failing_since.reset();
@@ -204,7 +206,7 @@ class FetchLoop {
 
     switch (policy.verdict) {
       case Verdict::store:
-        pacers_[lane.pacer].on_success();
+        pacers_[lane.pacer].on_success(now);
         finish(lane, std::move(c), true, *answer.metrics, {});
         break;
       case Verdict::fail_cell:
@@ -257,8 +259,6 @@ class FetchLoop {
   }
 
   void retry_later(ProjectLane& lane, PendingCell c, const Answer& answer, SteadyTime now) {
-    if (answer.http_status != 0) c.last_http_status = static_cast<int>(answer.http_status);
-    c.last_error = answer.message;
     if (lane.state != LaneState::active) {
       finish(lane, std::move(c), false, {}, answer.message + " (" + stop_reason(lane) + ")");
       return;

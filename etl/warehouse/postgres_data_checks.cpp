@@ -15,6 +15,16 @@ std::string projects_condition(const std::vector<std::string>& projects, const s
 
 }  // namespace
 
+std::optional<UnixSeconds> pg_latest_snapshot(pqxx::transaction_base& tx, const std::vector<std::string>& projects) {
+  // $1 is unused but bound, so that the project condition's $2 keeps its number.
+  const pqxx::result r = tx.exec_params(
+      "SELECT EXTRACT(EPOCH FROM max(s.snapshot_at))::bigint FROM customer_metrics s WHERE $1::int = 1" +
+          projects_condition(projects, "s.project"),
+      1, projects_json(projects));
+  if (r.empty() || r[0][0].is_null()) return std::nullopt;
+  return r[0][0].as<UnixSeconds>();
+}
+
 void pg_visit_snapshot_rows(pqxx::transaction_base& tx, UnixSeconds snapshot_at,
                             const std::vector<std::string>& projects, const RowVisitor& visit) {
   const pqxx::result r = tx.exec_params("SELECT " + metrics_select_list("s") +

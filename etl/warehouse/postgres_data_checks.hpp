@@ -13,6 +13,8 @@ namespace qetl {
 
 using RowVisitor = std::function<void(const MetricsRow&)>;
 
+std::optional<UnixSeconds> pg_latest_snapshot(pqxx::transaction_base& tx, const std::vector<std::string>& projects);
+
 void pg_visit_snapshot_rows(pqxx::transaction_base& tx, UnixSeconds snapshot_at,
                             const std::vector<std::string>& projects, const RowVisitor& visit);
 

@@ -240,6 +240,13 @@ class PostgresWarehouse final : public Warehouse {
     });
   }
 
+  std::optional<UnixSeconds> latest_snapshot(const std::vector<std::string>& projects) override {
+    return guarded("reading the newest snapshot", [&] {
+      pqxx::read_transaction tx(*conn_);
+      return pg_latest_snapshot(tx, projects);
+    });
+  }
+
   void visit_snapshot_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                            const std::function<void(const MetricsRow&)>& visit) override {
     guarded("reading the snapshot's rows", [&] {

@@ -63,6 +63,15 @@ MetricsRow read_metrics_row(SQLite::Statement& s) {
 
 }  // namespace
 
+std::optional<UnixSeconds> sqlite_latest_snapshot(SQLite::Database& db, const std::vector<std::string>& projects) {
+  SQLite::Statement s(db, "SELECT max(s.snapshot_at) FROM customer_metrics s WHERE ?1 = 1" +
+                              projects_condition(projects, "s.project"));
+  s.bind(1, 1);
+  if (!projects.empty()) s.bind(2, projects_json(projects));
+  if (!s.executeStep() || s.getColumn(0).isNull()) return std::nullopt;
+  return parse_utc_timestamp(s.getColumn(0).getString());
+}
+
 void sqlite_visit_snapshot_rows(SQLite::Database& db, UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                                 const RowVisitor& visit) {
   SQLite::Statement s(db, "SELECT " + metrics_select("s") + " FROM customer_metrics s WHERE s.snapshot_at = ?1" +

@@ -13,6 +13,8 @@ namespace qetl {
 
 using RowVisitor = std::function<void(const MetricsRow&)>;
 
+std::optional<UnixSeconds> sqlite_latest_snapshot(SQLite::Database& db, const std::vector<std::string>& projects);
+
 void sqlite_visit_snapshot_rows(SQLite::Database& db, UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                                 const RowVisitor& visit);
 

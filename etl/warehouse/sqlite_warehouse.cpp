@@ -207,6 +207,10 @@ class SqliteWarehouse final : public Warehouse {
     });
   }
 
+  std::optional<UnixSeconds> latest_snapshot(const std::vector<std::string>& projects) override {
+    return guarded("reading the newest snapshot", [&] { return sqlite_latest_snapshot(db_, projects); });
+  }
+
   void visit_snapshot_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                            const std::function<void(const MetricsRow&)>& visit) override {
     guarded("reading the snapshot's rows", [&] { sqlite_visit_snapshot_rows(db_, snapshot_at, projects, visit); });

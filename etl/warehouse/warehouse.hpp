@@ -177,6 +177,9 @@ class Warehouse {
 
   // The data checks' input (SPEC "Data checks"). Calls `visit` for every customer_metrics row of
   // `snapshot_at` of the given projects (all projects when empty).
+  // The newest snapshot_at with a customer_metrics row of those projects (all when empty); none
+  // in an empty warehouse. What `check` looks at when no --snapshot is given.
+  virtual std::optional<UnixSeconds> latest_snapshot(const std::vector<std::string>& projects) = 0;
   virtual void visit_snapshot_rows(UnixSeconds snapshot_at, const std::vector<std::string>& projects,
                                    const std::function<void(const MetricsRow&)>& visit) = 0;
   // For every series with a row in `snapshot_at` (of those projects), its newest row before

@@ -8,3 +8,11 @@ COMMENT ON COLUMN etl_runs.projects IS
     'Projects the run loaded, as a JSON array of their names, e.g. ["my-app"].';
 COMMENT ON COLUMN etl_runs.shard IS
     '''K/N'' for a run with --shard K/N, ''all'' otherwise.';
+
+-- Runs left `running` before this version knew their scope (killed by SIGKILL or a power cut)
+-- can never be matched to a scope: they are closed here, once. A run of an older binary that
+-- is really still going sets its own status again when it ends.
+UPDATE etl_runs
+   SET status = 'interrupted', finished_at = now(),
+       message = 'left running by an earlier version (its process is gone); closed by schema migration 6'
+ WHERE status = 'running';

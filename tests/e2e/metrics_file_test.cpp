@@ -82,7 +82,7 @@ TEST(MetricsFile, WrittenAfterEveryRunKeepingTheLastSuccess) {
 
   EXPECT_FALSE(contains(first + second, kKeyAlpha));
   // Every line is a comment or "name[{labels}] integer": what the textfile collector parses.
-  const std::regex line_re(R"((# (HELP|TYPE) .*)|([a-z_0-9]+(\{[a-z_]+="[a-z0-9]+"(,[a-z_]+="[a-z0-9]+")*\})? -?[0-9]+))");
+  const std::regex line_re(R"((# (HELP|TYPE) .*)|([a-z_0-9]+(\{[a-z_]+="[a-z0-9_]+"(,[a-z_]+="[a-z0-9_]+")*\})? -?[0-9]+))");
   std::istringstream lines(second.substr(1));
   std::string line;
   while (std::getline(lines, line)) EXPECT_TRUE(std::regex_match(line, line_re)) << line;

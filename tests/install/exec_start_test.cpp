@@ -191,7 +191,7 @@ TEST_F(ServiceExecStart, RestartAfterAPartialRunFetchesOnlyTheMissingCells) {
 TEST_F(ServiceExecStart, NoRestartForAWrongKeyOrABadConfig) {
   const ServiceStart service = service_start(unit("qonversion-etl.service"), "qonversion-etl.service", host_root());
   const std::string config = option_value(service.argv, "--config");
-  EXPECT_EQ(service.restart_prevent_exit_status, (std::set<int>{64, 77, 78}));
+  EXPECT_EQ(service.restart_prevent_exit_status, (std::set<int>{64, 65, 77, 78}));
 
   MockApiServer mock({"--keys", "some_other_key", "--customers", "200"});
   write_config(service, config, mock);

@@ -166,7 +166,7 @@ TEST(RequestPacer, DropsOncePerEventAndRemembersTheCeiling) {
 TEST(RequestPacer, RecoversTowardsJustBelowTheCeilingNeverAboveIt) {
   RequestPacer pacer(60);
   pacer.on_rate_limited(SteadyTime{}, SteadyTime{} + 1s, {});
-  for (int i = 0; i < 1000; ++i) pacer.on_success();
+  for (int i = 0; i < 1000; ++i) pacer.on_success(SteadyTime{});
   EXPECT_DOUBLE_EQ(pacer.current_rate_per_minute(), 60 * RequestPacer::kCeilingMargin);
 }
 

@@ -167,6 +167,23 @@ TEST(FetchLoop, TwiceTheServersLimitConvergesWithFewRefusals) {
   EXPECT_EQ(f.stats.rate_limited, refused);
 }
 
+TEST(FetchLoop, TwiceTheLimitOnAShortRunLandsNearTheLimitInAFewEvents) {
+  // The drop starts from the rate the server accepted, not from the rate sent.
+  for (const double burst : {1.0, 2.0}) {
+    SimulatedClock clock;
+    test::TokenBucketLimit limit(600, burst);
+    int refused = 0;
+    SimulatedApi api(clock, [&](const SimRequest& r) {
+      if (limit.allow(r)) return test::ok_reply();
+      ++refused;
+      return test::status_reply(429);
+    });
+    const Fetched f = fetch(settings(1200), cells_of(0, "a", 40), {kKeyA}, api, clock);
+    EXPECT_EQ(f.stored(), 40u);
+    EXPECT_LE(refused, 6) << "burst " << burst;
+  }
+}
+
 TEST(FetchLoop, AnswersInFlightToOneRateAreOneThrottlingEvent) {
   // Four requests in flight at once all come back 429: the rate drops once, not four times.
   SimulatedClock clock;
