@@ -214,6 +214,15 @@ TYPED_TEST(HostileApi, ASecondSignalEndsTheProcessAtOnce) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - signalled).count(), 3.0);
   blocker.reset();
   EXPECT_EQ(s.rows(), 8) << "what the first run committed stays";
+
+  // The process is gone without a word: the next run of its scope closes its record.
+  const ProcessResult next = s.etl({"run", "--resume"});
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  const SqlRow killed = s.run_row("status <> 'succeeded'");
+  EXPECT_EQ(killed.at("status"), "interrupted");
+  EXPECT_TRUE(killed.at("finished_at"));
+  EXPECT_TRUE(contains(killed.at("message").value_or(""), "process gone")) << killed.at("message").value_or("");
+  EXPECT_TRUE(contains(next.err, "marked interrupted")) << next.err;
 }
 
 }  // namespace
