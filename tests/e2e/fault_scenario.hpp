@@ -80,7 +80,12 @@ class Scenario {
     args.insert(args.end(), {"--config", dir_.file("config.toml")});
     return args;
   }
-  std::map<std::string, std::string> env() const { return {{"E2E_KEY_ALPHA", kKeyAlpha}, {"E2E_KEY_BETA", kKeyBeta}}; }
+  std::map<std::string, std::string> env() const {
+    std::map<std::string, std::string> e = extra_env;
+    e.insert({{"E2E_KEY_ALPHA", kKeyAlpha}, {"E2E_KEY_BETA", kKeyBeta}});
+    return e;
+  }
+  std::map<std::string, std::string> extra_env;  // more environment for the job (PGOPTIONS, ...)
 
   std::unique_ptr<ChildProcess> start_etl(std::vector<std::string> args = {"run"}) {
     return std::make_unique<ChildProcess>(argv(std::move(args)), env(), dir_.path().string());

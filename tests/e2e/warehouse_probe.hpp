@@ -25,6 +25,8 @@ class WarehouseProbe {
   virtual std::string config_lines() const = 0;
   // Every column as text (NULL as nullopt).
   virtual std::vector<SqlRow> query(const std::string& sql) = 0;
+  // Runs statements that write (what a DBA would do to the job's tables), committed.
+  virtual void execute(const std::string& sql) = 0;
   // SQL for a timestamp column as Unix seconds.
   virtual std::string epoch(const std::string& column) const = 0;
   virtual bool has_table(const std::string& table) = 0;
@@ -61,6 +63,11 @@ class SqliteProbe : public WarehouseProbe {
       rows.push_back(std::move(row));
     }
     return rows;
+  }
+
+  void execute(const std::string& sql) override {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(sql);
   }
 
   // SQLite locks the whole file: BEGIN IMMEDIATE keeps every other writer waiting.
@@ -109,6 +116,14 @@ class PostgresProbe : public WarehouseProbe {
       rows.push_back(std::move(row));
     }
     return rows;
+  }
+
+  void execute(const std::string& sql) override {
+    pqxx::connection c(PgTestDatabase::instance().conninfo());
+    pqxx::work w(c);
+    w.exec("SET search_path TO " + w.quote_name(schema_));
+    w.exec(sql);
+    w.commit();
   }
 
   std::unique_ptr<HeldLock> hold_write_lock_on(const std::string& table) override {

@@ -178,11 +178,13 @@ TEST(FetchLoop, SpacesRequestsFromTheFirstOne) {
   EXPECT_EQ(st.requests_sent, 8);
   const auto times = request_times(stats(mock), kKey);
   ASSERT_EQ(times.size(), 8u);
+  // 100 ms apart when sent. The server's arrival times carry the scheduling jitter of a busy
+  // machine (tens of ms), so each gap is only held to half the interval — a burst shows as a gap
+  // near zero — and the whole span to the pace. The exact pacing is unit-tested in simulated time.
   for (std::size_t i = 1; i < times.size(); ++i) {
-    // 100 ms apart when sent; the server's arrival times carry some scheduling jitter on a
-    // busy machine, a burst would show as gaps near zero.
-    EXPECT_GE(times[i] - times[i - 1], 0.080) << "requests " << i - 1 << " and " << i << " came too close";
+    EXPECT_GE(times[i] - times[i - 1], 0.050) << "requests " << i - 1 << " and " << i << " came in a burst";
   }
+  EXPECT_GE(times.back() - times.front(), 0.85 * 0.1 * static_cast<double>(times.size() - 1));
 }
 
 TEST(FetchLoop, KeepsAtMostConcurrencyRequestsInFlight) {
@@ -209,8 +211,11 @@ TEST(FetchLoop, ProjectsRunSideBySideEachAtItsOwnPace) {
   ASSERT_EQ(b.size(), 6u);
   EXPECT_LT(b.front(), a.back()) << "project b waited for project a to finish";
   EXPECT_LT(a.front(), b.back());
-  for (std::size_t i = 1; i < a.size(); ++i) EXPECT_GE(a[i] - a[i - 1], 0.19);
-  for (std::size_t i = 1; i < b.size(); ++i) EXPECT_GE(b[i] - b[i - 1], 0.19);
+  // 200 ms apart when sent: gaps held to half that (arrival jitter), the span to the pace.
+  for (const auto* times : {&a, &b}) {
+    for (std::size_t i = 1; i < times->size(); ++i) EXPECT_GE((*times)[i] - (*times)[i - 1], 0.1);
+    EXPECT_GE(times->back() - times->front(), 0.85 * 0.2 * static_cast<double>(times->size() - 1));
+  }
 }
 
 TEST(FetchLoop, NumericStringsAndUnknownFieldsGiveTheSameMetrics) {
