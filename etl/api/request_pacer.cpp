@@ -24,9 +24,13 @@ Duration RequestPacer::window() const {
 void RequestPacer::on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold) {
   const bool same_event = last_drop_ && sent_at < *last_drop_;
   if (!same_event) {
-    const double sent_rate = std::min(rate_, accepted_rate(now).value_or(rate_));
-    ceiling_ = std::min(ceiling_.value_or(sent_rate), sent_rate);
-    rate_ = std::max(floor_, sent_rate * kDecrease);
+    // A 429 after a long run of successes at the rate recovery aims for is the server's arrival
+    // jitter around its limit: the ceiling stays. Sooner, or below that aim, the limit is lower
+    // than the ceiling says: lower it to the rate that earned the 429.
+    const bool settled = ceiling_ && rate_ >= target() * (1 - 1e-9) && successes_at_target_ >= kSettledSuccesses;
+    if (!settled) ceiling_ = std::min(ceiling_.value_or(rate_), rate_);
+    successes_at_target_ = 0;
+    rate_ = std::max(floor_, std::min(rate_, accepted_rate(now).value_or(rate_)) * kDecrease);
     last_drop_ = now;
     events_ += 1;
   }
@@ -43,11 +47,18 @@ std::optional<double> RequestPacer::accepted_rate(SteadyTime now) const {
   return static_cast<double>(recent) * 60.0 / span;
 }
 
+double RequestPacer::target() const {
+  return ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
+}
+
 void RequestPacer::on_success(SteadyTime now) {
   successes_.push_back(now);
   while (!successes_.empty() && successes_.front() < now - window()) successes_.pop_front();
-  const double target = ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
-  if (rate_ < target) rate_ = std::min(target, rate_ + configured_ * kRecoveryStep);
+  if (rate_ < target()) {
+    rate_ = std::min(target(), rate_ + configured_ * kRecoveryStep);
+  } else {
+    successes_at_target_ += 1;
+  }
 }
 
 }  // namespace qetl

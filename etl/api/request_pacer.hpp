@@ -8,7 +8,9 @@
 // limit lands near the limit in one event instead of creeping down 10 % at a time. The rate
 // that earned the 429 is remembered as a ceiling for the rest of the run; recovery climbs back
 // towards just below it, never above, so a client configured at a strict server's exact limit
-// settles a hair under it instead of oscillating across it.
+// settles a hair under it instead of oscillating across it. A lone 429 met at that aim after a
+// long run of successes is the arrival jitter of a busy network, not a lower limit: it costs a
+// short dip, not the ceiling.
 // Every method takes the time from the caller (tests drive it with simulated time).
 #include <deque>
 #include <optional>
@@ -28,6 +30,8 @@ class RequestPacer {
   // The accepted rate is measured over the successes of the last this many configured intervals
   // (at least 10 s), and only trusted from two successes on.
   static constexpr double kMeasuredIntervals = 8;
+  // Successes at the aimed rate after which a lone 429 counts as jitter, not a lower limit.
+  static constexpr int kSettledSuccesses = 20;
 
   explicit RequestPacer(double requests_per_minute);
 
@@ -52,6 +56,8 @@ class RequestPacer {
   // Successes per minute over the measuring window up to `now`, if there are enough of them.
   std::optional<double> accepted_rate(SteadyTime now) const;
   Duration window() const;
+  // What recovery climbs towards: just below the ceiling, or the configured rate before any 429.
+  double target() const;
 
   double configured_;
   double rate_;
@@ -60,6 +66,7 @@ class RequestPacer {
   SteadyTime next_start_{};
   std::optional<SteadyTime> last_drop_;
   int events_ = 0;
+  int successes_at_target_ = 0;
   std::optional<SteadyTime> first_request_;
   std::deque<SteadyTime> successes_;  // those inside the measuring window, oldest first
 };

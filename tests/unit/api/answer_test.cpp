@@ -170,6 +170,22 @@ TEST(RequestPacer, RecoversTowardsJustBelowTheCeilingNeverAboveIt) {
   EXPECT_DOUBLE_EQ(pacer.current_rate_per_minute(), 60 * RequestPacer::kCeilingMargin);
 }
 
+TEST(RequestPacer, ALone429AfterALongSteadyRunIsJitterNotALowerLimit) {
+  RequestPacer pacer(60);
+  SteadyTime t{};
+  pacer.on_rate_limited(t, t + 1s, {});  // the first 429: the ceiling is the configured rate
+  for (int i = 0; i < 200; ++i) pacer.on_success(t += 1s);
+  const double aim = 60 * RequestPacer::kCeilingMargin;
+  ASSERT_DOUBLE_EQ(pacer.current_rate_per_minute(), aim);
+  pacer.on_rate_limited(t, t + 1s, {});
+  EXPECT_EQ(pacer.ceiling_per_minute(), 60.0) << "a lone 429 after 200 successes keeps the ceiling";
+  for (int i = 0; i < 10; ++i) pacer.on_success(t += 1s);
+  EXPECT_DOUBLE_EQ(pacer.current_rate_per_minute(), aim) << "and the rate climbs back to the same aim";
+  // 429s that keep coming soon after reaching the aim say the limit is lower.
+  pacer.on_rate_limited(t, t + 1s, {});
+  EXPECT_DOUBLE_EQ(pacer.ceiling_per_minute().value(), aim);
+}
+
 TEST(RequestPacer, HoldsEveryRequestForTheServersRetryAfter) {
   RequestPacer pacer(600);
   const SteadyTime t0{};
