@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "e2e/e2e_support.hpp"
 #include "e2e/warehouse_probe.hpp"
@@ -65,10 +66,11 @@ class RunLock : public ::testing::Test {
   }
 
   // `run` with the config; E2E_KEY picks the API key, so the mock counts each run's requests apart.
-  std::unique_ptr<ChildProcess> start_run(const std::string& key) {
-    return std::make_unique<ChildProcess>(
-        std::vector<std::string>{QETL_BINARY, "run", "--snapshot", "2026-11-20", "--config", dir_.file("config.toml")},
-        std::map<std::string, std::string>{{"E2E_KEY", key}}, dir_.path().string());
+  std::unique_ptr<ChildProcess> start_run(const std::string& key, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{QETL_BINARY, "run", "--snapshot", "2026-11-20", "--config", dir_.file("config.toml")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{{"E2E_KEY", key}},
+                                          dir_.path().string());
   }
 
   // Requests the mock received with `key`.
@@ -125,6 +127,54 @@ TYPED_TEST(RunLock, SecondRunExits75NamingTheHolderAndSendsNoRequest) {
   EXPECT_EQ(this->probe_.count("customer_metrics"), kCells);
   EXPECT_EQ(this->requests_by(kKeyAlpha), kCells);
   EXPECT_EQ(this->probe_.count("etl_runs"), 1) << "the refused run records no run";
+}
+
+// Runs whose cells can overlap spend one key's rate twice and write the same rows: an unsharded
+// run and any shard conflict, and so do shards of different counts; 1/2 and 2/2 do not.
+TYPED_TEST(RunLock, RunsWhoseCellsCanOverlapConflictShardsOfOneCountDoNot) {
+  for (const auto& [held, second, conflict] :
+       std::vector<std::tuple<std::vector<std::string>, std::vector<std::string>, bool>>{
+           {{"--shard", "1/2"}, {}, true},
+           {{}, {"--shard", "1/3"}, true},
+           {{"--shard", "1/2"}, {"--shard", "1/3"}, true},
+           {{"--shard", "1/2"}, {"--shard", "2/2"}, false}}) {
+    SCOPED_TRACE(::testing::PrintToString(held) + " then " + ::testing::PrintToString(second));
+    auto first = this->start_run(kKeyAlpha, held);
+    ASSERT_TRUE(wait_for([&] { return contains(first->stderr_so_far(), "took the run lock"); }))
+        << first->stderr_so_far();
+    auto next = this->start_run(kKeyBeta, second);
+    ASSERT_TRUE(wait_for([&] {
+      return contains(next->stderr_so_far(), "took the run lock") ||
+             contains(next->stderr_so_far(), "another run holds the lock");
+    })) << next->stderr_so_far();
+    EXPECT_FALSE(contains(first->stderr_so_far(), "run succeeded")) << "the first run ended too soon";
+    const ProcessResult r = next->wait();
+    EXPECT_EQ(r.exit_code, conflict ? 75 : 0) << r.err;
+    if (conflict) {
+      EXPECT_TRUE(contains(r.err, "another run holds the lock")) << r.err;
+    }
+    EXPECT_EQ(first->wait().exit_code, 0);
+  }
+}
+
+// SIGKILLed runs cannot record their end: the next run of their scope closes their rows.
+TYPED_TEST(RunLock, RunsKilledMidWayAreClosedByTheNextRunOfTheirScope) {
+  for (int i = 0; i < 3; ++i) {
+    auto killed = this->start_run(kKeyAlpha);
+    ASSERT_TRUE(wait_for([&] { return contains(killed->stderr_so_far(), "run started"); })) << killed->stderr_so_far();
+    killed->signal(SIGKILL);
+    killed->wait();
+    ASSERT_TRUE(this->no_job_session_left());
+  }
+  // Each killed run closed the one before it; the last is still `running`.
+  EXPECT_EQ(this->probe_.count("etl_runs WHERE status = 'running'"), 1);
+  EXPECT_EQ(this->probe_.count("etl_runs WHERE status = 'interrupted'"), 2);
+  const ProcessResult r = this->start_run(kKeyBeta)->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(this->probe_.count("etl_runs WHERE status = 'running'"), 0);
+  EXPECT_EQ(this->probe_.count("etl_runs WHERE status = 'interrupted' AND finished_at IS NOT NULL AND "
+                               "message LIKE '%process gone%'"),
+            3);
 }
 
 TYPED_TEST(RunLock, KilledRunLeavesNoStaleLock) {
