@@ -25,10 +25,14 @@ void RequestPacer::on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration 
   const bool same_event = last_drop_ && sent_at < *last_drop_;
   if (!same_event) {
     // A 429 after a long run of successes at the rate recovery aims for is the server's arrival
-    // jitter around its limit: the ceiling stays. Sooner, or below that aim, the limit is lower
-    // than the ceiling says: lower it to the rate that earned the 429.
+    // jitter around its limit: the ceiling only loses a hair. Sooner, or below that aim, the limit
+    // is lower than the ceiling says: lower it to the rate that earned the 429.
     const bool settled = ceiling_ && rate_ >= target() * (1 - 1e-9) && successes_at_target_ >= kSettledSuccesses;
-    if (!settled) ceiling_ = std::min(ceiling_.value_or(rate_), rate_);
+    if (settled) {
+      ceiling_ = *ceiling_ * kJitterShave;  // jitter that keeps recurring widens the margin slowly
+    } else {
+      ceiling_ = std::min(ceiling_.value_or(rate_), rate_);
+    }
     successes_at_target_ = 0;
     rate_ = std::max(floor_, std::min(rate_, accepted_rate(now).value_or(rate_)) * kDecrease);
     last_drop_ = now;

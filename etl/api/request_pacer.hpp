@@ -10,7 +10,7 @@
 // towards just below it, never above, so a client configured at a strict server's exact limit
 // settles a hair under it instead of oscillating across it. A lone 429 met at that aim after a
 // long run of successes is the arrival jitter of a busy network, not a lower limit: it costs a
-// short dip, not the ceiling.
+// short dip and 1 % of the ceiling, not the ceiling.
 // Every method takes the time from the caller (tests drive it with simulated time).
 #include <deque>
 #include <optional>
@@ -32,6 +32,8 @@ class RequestPacer {
   static constexpr double kMeasuredIntervals = 8;
   // Successes at the aimed rate after which a lone 429 counts as jitter, not a lower limit.
   static constexpr int kSettledSuccesses = 20;
+  // ... and shaves this off the ceiling: recurring jitter widens the margin a little each time.
+  static constexpr double kJitterShave = 0.99;
 
   explicit RequestPacer(double requests_per_minute);
 
