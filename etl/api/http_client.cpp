@@ -108,6 +108,8 @@ struct HttpClient::Impl {
       }
     }
     r.content_encoding = std::move(t.content_encoding);
+    long connects = 0;
+    r.opened_connection = curl_easy_getinfo(t.easy.get(), CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0;
     return r;
   }
 };

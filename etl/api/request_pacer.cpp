@@ -51,6 +51,8 @@ std::optional<double> RequestPacer::accepted_rate(SteadyTime now) const {
   return static_cast<double>(recent) * 60.0 / span;
 }
 
+void RequestPacer::on_answer_after_connecting(SteadyTime now) { next_start_ = std::max(next_start_, now + interval()); }
+
 double RequestPacer::target() const {
   return ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
 }

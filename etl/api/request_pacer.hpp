@@ -46,6 +46,11 @@ class RequestPacer {
   // Retry-After, already capped: no request of this key starts before now + hold.
   void on_rate_limited(SteadyTime sent_at, SteadyTime now, Duration hold);
   void on_success(SteadyTime now);
+  // An answer arrived at `now` to a request that had to open its connection first. The server
+  // counted that request when it arrived, after the handshake, not when it was sent; the next
+  // request waits a full interval from this answer, or it arrives "early" and earns a 429 from
+  // a strict server (every key's first request, and every reconnection).
+  void on_answer_after_connecting(SteadyTime now);
 
   double current_rate_per_minute() const { return rate_; }
   double configured_rate_per_minute() const { return configured_; }

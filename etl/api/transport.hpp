@@ -20,6 +20,7 @@ struct HttpResult {
   std::optional<double> retry_after_seconds;  // Retry-After, either form, as libcurl read it
   std::string location;                       // Location of a 3xx answer
   std::string content_encoding;               // as the server sent it ("gzip"); the body is decoded
+  bool opened_connection = false;             // the request needed a new connection (TCP, TLS)
   double seconds = 0;                         // from start to finish
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,7 @@ class SimulatedClock final : public Clock {
 
 // One request as the simulated server saw it.
 struct SimRequest {
+  bool opens_connection = false;  // the first request of its key: the handshake delays its arrival
   std::string url;
   std::string key;    // the path segment before /customers-metrics
   std::string query;  // after '?'
@@ -82,8 +84,10 @@ class SimulatedApi final : public Transport {
     req.query = url.substr(url.find('?') + 1);
     req.sent_at = clock_.now();
     req.number = static_cast<int>(sent.size());
+    req.opens_connection = connected_keys_.count(req.key) == 0;
     sent.push_back(req);
     SimReply reply = server_(req);
+    reply.result.opened_connection = connected_keys_.insert(req.key).second;
     const RequestId id = next_id_++;
     pending_.emplace(id, Pending{clock_.now() + reply.latency, std::move(reply.result)});
     return id;
@@ -136,20 +140,24 @@ class SimulatedApi final : public Transport {
   Server server_;
   RequestId next_id_ = 1;
   std::map<RequestId, Pending> pending_;
+  std::set<std::string> connected_keys_;  // keys whose connection is open (kept alive)
   std::vector<std::pair<RequestId, HttpResult>> aborted_;
 };
 
 // A server's rate limit as real ones implement it: a token bucket per key of `burst` tokens
 // refilled at `per_minute`; burst 1 and no tolerance is the strict case. Requests arrive after
-// half the latency plus a deterministic jitter of up to `jitter`, as they do on a real network.
+// half the latency plus a deterministic jitter of up to `jitter`, and a request that opens its
+// connection after the handshake too, as they do on a real network.
 class TokenBucketLimit {
  public:
-  TokenBucketLimit(double per_minute, double burst, Duration jitter = std::chrono::milliseconds(4))
-      : interval_(60.0 / per_minute), burst_(burst), jitter_(jitter) {}
+  TokenBucketLimit(double per_minute, double burst, Duration jitter = std::chrono::milliseconds(4),
+                   double handshake_seconds = 0.01)
+      : interval_(60.0 / per_minute), burst_(burst), jitter_(jitter), handshake_(handshake_seconds) {}
 
   // True when the request is allowed; refused requests consume nothing.
   bool allow(const SimRequest& req) {
-    const double arrival = duration_seconds(req.sent_at - SteadyTime{}) + 0.01 + jitter_of(req.number);
+    const double arrival = duration_seconds(req.sent_at - SteadyTime{}) + 0.01 + jitter_of(req.number) +
+                           (req.opens_connection ? handshake_ : 0.0);
     auto [it, fresh] = tat_.emplace(req.key, arrival);
     double& tat = it->second;
     const double tolerance = (burst_ - 1) * interval_;
@@ -168,6 +176,7 @@ class TokenBucketLimit {
   double interval_;
   double burst_;
   Duration jitter_;
+  double handshake_;  // extra delay of a request that opens its connection
   std::map<std::string, double> tat_;
 };
 
