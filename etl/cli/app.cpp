@@ -208,10 +208,17 @@ int command_check(const Options& o) {
     }
   }
   const CheckReport report = check_snapshot(config, *warehouse, *snapshot, new_run_id());
+  // One line per finding, tab-separated like `plan`: severity, check, project, env=N, window,
+  // window_from, segment, metric, observed, expected, message.
+  const auto number = [](const std::optional<double>& v) {
+    if (!v) return std::string();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.15g", *v);
+    return std::string(buf);
+  };
   for (const DataCheckFinding& f : report.findings) {
-    const auto number = [](const std::optional<double>& v) { return v ? std::to_string(static_cast<long long>(*v)) : ""; };
     const std::string line = f.severity + "\t" + f.check_name + "\t" + f.project + "\tenv=" +
-                             std::to_string(f.environment) + "\t" + f.window_name + " [" +
+                             std::to_string(f.environment) + "\t" + f.window_name + "\t" +
                              format_iso8601(f.window_from) + "\t" + f.segment + "\t" + f.metric + "\t" +
                              number(f.observed) + "\t" + number(f.expected) + "\t" + f.message + "\n";
     std::fwrite(line.data(), 1, line.size(), stdout);
