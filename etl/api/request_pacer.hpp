@@ -24,7 +24,7 @@ class RequestPacer {
   // A 429 multiplies the rate by this (a small step: the limit is usually close).
   static constexpr double kDecrease = 0.9;
   // Recovery aims at this share of the ceiling, leaving room for arrival jitter at the server.
-  static constexpr double kCeilingMargin = 0.97;
+  static constexpr double kCeilingMargin = 0.95;
   // Each success climbs by this share of the configured rate.
   static constexpr double kRecoveryStep = 0.02;
   // The accepted rate is measured over the successes of the last this many configured intervals
