@@ -1,2 +1,3 @@
 -- Runs in every upsert transaction after the upsert; the batch is in qetl_metrics_batch.
--- Nothing to maintain yet.
+-- Nothing to do: the rows of a night stay in the open day, which the trend views read from
+-- customer_metrics directly, until a run of a later snapshot closes it (migration 7).
