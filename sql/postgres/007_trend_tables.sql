@@ -4,9 +4,8 @@
 --
 -- The views of version 3 ranked every row of customer_metrics on each query. Now:
 -- customer_metrics_days: one row per series and UTC day, a copy of that day's last row with its
---   changes against one and seven days before. Its primary key starts with the day, so a range of
---   days is one range of the index; customer_metrics_days_series_idx serves one series over time.
---   customer_metrics_daily is this table.
+--   changes against one and seven days before; customer_metrics_daily is this table. Its primary
+--   key (series, day) serves one series over time, a BRIN index on day a range of days.
 -- customer_metrics_series: every series and its newest day, which customer_metrics_latest joins
 --   back to its row.
 -- When a run ends (etl_runs.status leaves 'running', also when a later run marks it interrupted)
@@ -173,19 +172,19 @@ COMMENT ON COLUMN customer_metrics_days.run_id IS
 COMMENT ON COLUMN customer_metrics_days.clients_with_event_change_1d IS
     'clients_with_event minus its value on the previous day; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.clients_with_event_change_7d IS
-    'clients_with_event minus its value on seven days before; NULL when the series has no row that day.';
+    'clients_with_event minus its value seven days before; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.active_subscribers_change_1d IS
     'active_subscribers minus its value on the previous day; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.active_subscribers_change_7d IS
-    'active_subscribers minus its value on seven days before; NULL when the series has no row that day.';
+    'active_subscribers minus its value seven days before; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.active_trials_change_1d IS
     'active_trials minus its value on the previous day; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.active_trials_change_7d IS
-    'active_trials minus its value on seven days before; NULL when the series has no row that day.';
+    'active_trials minus its value seven days before; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.billing_retry_change_1d IS
     'billing_retry minus its value on the previous day; NULL when the series has no row that day.';
 COMMENT ON COLUMN customer_metrics_days.billing_retry_change_7d IS
-    'billing_retry minus its value on seven days before; NULL when the series has no row that day.';
+    'billing_retry minus its value seven days before; NULL when the series has no row that day.';
 
 COMMENT ON TABLE customer_metrics_series IS
     'Derived from customer_metrics (query customer_metrics_latest instead): every series and its newest day in customer_metrics_days.';
@@ -241,42 +240,59 @@ BEGIN
                active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
                sales, fetched_at, run_id
         FROM (
-            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day, CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date ELSE 'infinity' END AS cohort_key, m.*,
+            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                        ELSE 'infinity' END AS cohort_key,
+                   m.*,
                    row_number() OVER (
                        PARTITION BY m.project, m.environment, m.window_name, m.segment, m.window_kind,
-                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date ELSE 'infinity' END, (m.snapshot_at AT TIME ZONE 'UTC')::date
+                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                                         ELSE 'infinity' END,
+                                    (m.snapshot_at AT TIME ZONE 'UTC')::date
                        ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
             FROM customer_metrics m
-                WHERE m.snapshot_at >= ((p_day)::timestamp AT TIME ZONE 'UTC') AND m.snapshot_at < ((p_day + 1)::timestamp AT TIME ZONE 'UTC')) last_of_day
+            WHERE m.snapshot_at >= ((p_day)::timestamp AT TIME ZONE 'UTC')
+              AND m.snapshot_at < ((p_day + 1)::timestamp AT TIME ZONE 'UTC')) last_of_day
         WHERE nth_newest_of_day = 1) r
     LEFT JOIN customer_metrics_days d1
-           ON d1.day = p_day - 1 AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
+           ON d1.day = p_day - 1
+          AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
           AND d1.segment = r.segment AND d1.window_kind = r.window_kind AND d1.cohort_key = r.cohort_key
     LEFT JOIN customer_metrics_days d7
-           ON d7.day = p_day - 7 AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
+           ON d7.day = p_day - 7
+          AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
           AND d7.segment = r.segment AND d7.window_kind = r.window_kind AND d7.cohort_key = r.cohort_key
     ORDER BY r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key;
 
     -- The days that compare with it: the next one and a week later.
     UPDATE customer_metrics_days n
-    SET (clients_with_event_change_1d, active_subscribers_change_1d, active_trials_change_1d, billing_retry_change_1d)
-      = (SELECT n.clients_with_event - p.clients_with_event, n.active_subscribers - p.active_subscribers,
-                n.active_trials - p.active_trials, n.billing_retry - p.billing_retry
+    SET (clients_with_event_change_1d, active_subscribers_change_1d,
+         active_trials_change_1d, billing_retry_change_1d)
+      = (SELECT n.clients_with_event - p.clients_with_event,
+                n.active_subscribers - p.active_subscribers,
+                n.active_trials - p.active_trials,
+                n.billing_retry - p.billing_retry
          FROM customer_metrics_days p
-         WHERE p.day = p_day AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
-               AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
+         WHERE p.day = p_day
+           AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
+           AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
     WHERE n.day = p_day + 1;
     UPDATE customer_metrics_days n
-    SET (clients_with_event_change_7d, active_subscribers_change_7d, active_trials_change_7d, billing_retry_change_7d)
-      = (SELECT n.clients_with_event - p.clients_with_event, n.active_subscribers - p.active_subscribers,
-                n.active_trials - p.active_trials, n.billing_retry - p.billing_retry
+    SET (clients_with_event_change_7d, active_subscribers_change_7d,
+         active_trials_change_7d, billing_retry_change_7d)
+      = (SELECT n.clients_with_event - p.clients_with_event,
+                n.active_subscribers - p.active_subscribers,
+                n.active_trials - p.active_trials,
+                n.billing_retry - p.billing_retry
          FROM customer_metrics_days p
-         WHERE p.day = p_day AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
-               AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
+         WHERE p.day = p_day
+           AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
+           AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
     WHERE n.day = p_day + 7;
 
     -- Each series' newest day.
-    INSERT INTO customer_metrics_series AS s (project, environment, window_name, segment, window_kind, cohort_key, day)
+    INSERT INTO customer_metrics_series AS s
+        (project, environment, window_name, segment, window_kind, cohort_key, day)
     SELECT project, environment, window_name, segment, window_kind, cohort_key, day
     FROM customer_metrics_days
     WHERE day = p_day
@@ -286,17 +302,29 @@ BEGIN
     DELETE FROM customer_metrics_series
     WHERE day = p_day
       AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key);
+                      WHERE d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
 
     UPDATE customer_metrics_series
     SET day = (SELECT max(d.day) FROM customer_metrics_days d
-               WHERE d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                 AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key)
+               WHERE d.project = customer_metrics_series.project
+                 AND d.environment = customer_metrics_series.environment
+                 AND d.window_name = customer_metrics_series.window_name
+                 AND d.segment = customer_metrics_series.segment
+                 AND d.window_kind = customer_metrics_series.window_kind
+                 AND d.cohort_key = customer_metrics_series.cohort_key)
     WHERE day = p_day
       AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.day = p_day AND d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key);
+                      WHERE d.day = p_day AND d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
 END
 $$;
 
@@ -337,10 +365,15 @@ BEGIN
                active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
                sales, fetched_at, run_id
         FROM (
-            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day, CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date ELSE 'infinity' END AS cohort_key, m.*,
+            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                        ELSE 'infinity' END AS cohort_key,
+                   m.*,
                    row_number() OVER (
                        PARTITION BY m.project, m.environment, m.window_name, m.segment, m.window_kind,
-                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date ELSE 'infinity' END, (m.snapshot_at AT TIME ZONE 'UTC')::date
+                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                                         ELSE 'infinity' END,
+                                    (m.snapshot_at AT TIME ZONE 'UTC')::date
                        ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
             FROM customer_metrics m) last_of_day
         WHERE nth_newest_of_day = 1) last_of_day

@@ -111,10 +111,13 @@ FROM (
            billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
            run_id
     FROM (
-        SELECT date(m.snapshot_at) AS day, CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key, m.*,
+        SELECT date(m.snapshot_at) AS day,
+               CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key,
+               m.*,
                row_number() OVER (
                    PARTITION BY +m.project, m.environment, m.window_name, m.segment, m.window_kind,
-                                CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END, date(m.snapshot_at)
+                                CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END,
+                                date(m.snapshot_at)
                    ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
         FROM customer_metrics m) last_of_day
     WHERE nth_newest_of_day = 1) last_of_day
@@ -164,42 +167,61 @@ BEGIN
                active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
                sales, fetched_at, run_id
         FROM (
-            SELECT date(m.snapshot_at) AS day, CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key, m.*,
+            SELECT date(m.snapshot_at) AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key,
+                   m.*,
                    row_number() OVER (
                        PARTITION BY +m.project, m.environment, m.window_name, m.segment, m.window_kind,
-                                    CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END, date(m.snapshot_at)
+                                    CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END,
+                                    date(m.snapshot_at)
                        ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
             FROM customer_metrics m
-                WHERE m.snapshot_at >= date(NEW.snapshot_at) AND m.snapshot_at < date(date(NEW.snapshot_at), '+1 day')) last_of_day
+            WHERE m.snapshot_at >= date(NEW.snapshot_at)
+              AND m.snapshot_at < date(date(NEW.snapshot_at), '+1 day')) last_of_day
         WHERE nth_newest_of_day = 1) r
     LEFT JOIN customer_metrics_days d1
-           ON d1.day = date(date(NEW.snapshot_at), '-1 day') AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
+           ON d1.day = date(date(NEW.snapshot_at), '-1 day')
+          AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
           AND d1.segment = r.segment AND d1.window_kind = r.window_kind AND d1.cohort_key = r.cohort_key
     LEFT JOIN customer_metrics_days d7
-           ON d7.day = date(date(NEW.snapshot_at), '-7 days') AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
+           ON d7.day = date(date(NEW.snapshot_at), '-7 days')
+          AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
           AND d7.segment = r.segment AND d7.window_kind = r.window_kind AND d7.cohort_key = r.cohort_key
     ORDER BY r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key;
 
     -- The days that compare with it: the next one and a week later.
     UPDATE customer_metrics_days
-    SET (clients_with_event_change_1d, active_subscribers_change_1d, active_trials_change_1d, billing_retry_change_1d)
-      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event, customer_metrics_days.active_subscribers - p.active_subscribers,
-                customer_metrics_days.active_trials - p.active_trials, customer_metrics_days.billing_retry - p.billing_retry
+    SET (clients_with_event_change_1d, active_subscribers_change_1d,
+         active_trials_change_1d, billing_retry_change_1d)
+      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event,
+                customer_metrics_days.active_subscribers - p.active_subscribers,
+                customer_metrics_days.active_trials - p.active_trials,
+                customer_metrics_days.billing_retry - p.billing_retry
          FROM customer_metrics_days p
-         WHERE p.day = date(NEW.snapshot_at) AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment AND p.window_name = customer_metrics_days.window_name
-               AND p.segment = customer_metrics_days.segment AND p.window_kind = customer_metrics_days.window_kind AND p.cohort_key = customer_metrics_days.cohort_key)
+         WHERE p.day = date(NEW.snapshot_at)
+           AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment
+           AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
+           AND p.window_kind = customer_metrics_days.window_kind
+           AND p.cohort_key = customer_metrics_days.cohort_key)
     WHERE customer_metrics_days.day = date(date(NEW.snapshot_at), '+1 day');
     UPDATE customer_metrics_days
-    SET (clients_with_event_change_7d, active_subscribers_change_7d, active_trials_change_7d, billing_retry_change_7d)
-      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event, customer_metrics_days.active_subscribers - p.active_subscribers,
-                customer_metrics_days.active_trials - p.active_trials, customer_metrics_days.billing_retry - p.billing_retry
+    SET (clients_with_event_change_7d, active_subscribers_change_7d,
+         active_trials_change_7d, billing_retry_change_7d)
+      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event,
+                customer_metrics_days.active_subscribers - p.active_subscribers,
+                customer_metrics_days.active_trials - p.active_trials,
+                customer_metrics_days.billing_retry - p.billing_retry
          FROM customer_metrics_days p
-         WHERE p.day = date(NEW.snapshot_at) AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment AND p.window_name = customer_metrics_days.window_name
-               AND p.segment = customer_metrics_days.segment AND p.window_kind = customer_metrics_days.window_kind AND p.cohort_key = customer_metrics_days.cohort_key)
+         WHERE p.day = date(NEW.snapshot_at)
+           AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment
+           AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
+           AND p.window_kind = customer_metrics_days.window_kind
+           AND p.cohort_key = customer_metrics_days.cohort_key)
     WHERE customer_metrics_days.day = date(date(NEW.snapshot_at), '+7 days');
 
     -- Each series' newest day.
-    INSERT INTO customer_metrics_series (project, environment, window_name, segment, window_kind, cohort_key, day)
+    INSERT INTO customer_metrics_series
+        (project, environment, window_name, segment, window_kind, cohort_key, day)
     SELECT project, environment, window_name, segment, window_kind, cohort_key, day
     FROM customer_metrics_days
     WHERE day = date(NEW.snapshot_at)
@@ -209,19 +231,33 @@ BEGIN
     DELETE FROM customer_metrics_series
     WHERE day = date(NEW.snapshot_at)
       AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key);
+                      WHERE d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
 
     UPDATE customer_metrics_series
     SET day = (SELECT max(d.day) FROM customer_metrics_days d
-               WHERE d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                 AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key)
+               WHERE d.project = customer_metrics_series.project
+                 AND d.environment = customer_metrics_series.environment
+                 AND d.window_name = customer_metrics_series.window_name
+                 AND d.segment = customer_metrics_series.segment
+                 AND d.window_kind = customer_metrics_series.window_kind
+                 AND d.cohort_key = customer_metrics_series.cohort_key)
     WHERE day = date(NEW.snapshot_at)
       AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.day = date(NEW.snapshot_at) AND d.project = customer_metrics_series.project AND d.environment = customer_metrics_series.environment AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment AND d.window_kind = customer_metrics_series.window_kind AND d.cohort_key = customer_metrics_series.cohort_key);
+                      WHERE d.day = date(NEW.snapshot_at) AND d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
 END;
 
+-- CROSS JOIN keeps the series (one row each) the outer table: without statistics SQLite might
+-- otherwise read every day of every series and look each up among the series.
 CREATE VIEW customer_metrics_latest AS
 SELECT d.snapshot_at, s.project, s.environment, s.window_name, s.window_kind, d.window_from, d.window_to,
        nullif(s.cohort_key, '') AS cohort_date, s.segment,

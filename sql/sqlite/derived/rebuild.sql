@@ -33,10 +33,13 @@ FROM (
            billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
            run_id
     FROM (
-        SELECT date(m.snapshot_at) AS day, CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key, m.*,
+        SELECT date(m.snapshot_at) AS day,
+               CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key,
+               m.*,
                row_number() OVER (
                    PARTITION BY +m.project, m.environment, m.window_name, m.segment, m.window_kind,
-                                CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END, date(m.snapshot_at)
+                                CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END,
+                                date(m.snapshot_at)
                    ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
         FROM customer_metrics m) last_of_day
     WHERE nth_newest_of_day = 1) last_of_day
