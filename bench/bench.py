@@ -695,8 +695,175 @@ def case_checks(b: Bench) -> None:
     b.raw["checks"] = {"process": vars(m), **r}
 
 
+# ------------------------------------------------------------------------------------------
+# history: the trend views over years of history (issue "trend views whose cost follows the
+# rows they show"). Self-contained: its sizes, SQL and timing live here.
+# ------------------------------------------------------------------------------------------
+
+HISTORY_FULL = (2000, 1000, 5)    # series, daily snapshots, timed rounds
+HISTORY_SMOKE = (40, 60, 2)
+HISTORY_FIRST_DAY = datetime.date(2023, 1, 1)
+HISTORY_PG_DB, HISTORY_SCHEMA = "qetl_history", "bench_history"
+
+# One row per series and day, in the order a nightly job writes them: every figure moves with
+# the series and the day. Fixed window, one country per series ('C<n>'), as a matrix would.
+HISTORY_PG = """
+INSERT INTO customer_metrics (snapshot_at, project, environment, window_name, window_kind, window_from,
+    window_to, segment, country, clients_with_event, active_subscribers, active_trials, billing_retry,
+    churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id)
+SELECT '{first} 00:00:00+00'::timestamptz + d * interval '1 day', 'bench-app', 1, 'all_time', 'fixed',
+       '2015-01-01 00:00:00+00', '{first} 00:00:00+00'::timestamptz + d * interval '1 day',
+       'country=C' || s, 'C' || s, 1000 * s + d, 100 * s + d % 97, s % 50 + d % 7, d % 5, 12.5, 33.25,
+       1.5, 9.99, 1000.5 * s + d, '{first} 00:05:00+00'::timestamptz + d * interval '1 day', {run_id}
+FROM generate_series({d0}, {d1}) AS d, generate_series(1, {series}) AS s
+ORDER BY d, s;
+"""
+HISTORY_SQLITE = """
+WITH RECURSIVE d(n) AS (SELECT {d0} UNION ALL SELECT n + 1 FROM d WHERE n < {d1}),
+               s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {series})
+INSERT INTO customer_metrics (snapshot_at, project, environment, window_name, window_kind, window_from,
+    window_to, segment, country, clients_with_event, active_subscribers, active_trials, billing_retry,
+    churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id)
+SELECT datetime('{first}', '+' || d.n || ' days'), 'bench-app', 1, 'all_time', 'fixed', '2015-01-01 00:00:00',
+       datetime('{first}', '+' || d.n || ' days'), 'country=C' || s.n, 'C' || s.n, 1000 * s.n + d.n,
+       100 * s.n + d.n % 97, s.n % 50 + d.n % 7, d.n % 5, 12.5, 33.25, 1.5, 9.99, 1000.5 * s.n + d.n,
+       datetime('{first} 00:05:00', '+' || d.n || ' days'), {run_id}
+FROM d, s ORDER BY d.n, s.n;
+"""
+
+
+def history_queries(last_day: datetime.date) -> dict:
+    """The questions of the issue's table, and the full scan they are measured against."""
+    since = (last_day - datetime.timedelta(days=90)).isoformat()
+    return {
+        "scan": "SELECT sum(active_subscribers) FROM customer_metrics",
+        "latest": "SELECT * FROM customer_metrics_latest",
+        "daily90": "SELECT day, sum(active_subscribers), sum(active_subscribers_change_1d), "
+                   "sum(active_subscribers_change_7d) FROM customer_metrics_daily "
+                   f"WHERE day > '{since}' GROUP BY day ORDER BY day",
+        "series90": "SELECT day, active_subscribers, active_subscribers_change_1d, active_subscribers_change_7d "
+                    "FROM customer_metrics_daily WHERE project = 'bench-app' AND environment = 1 "
+                    f"AND window_name = 'all_time' AND segment = 'country=C42' AND day > '{since}' ORDER BY day",
+    }
+
+
+def history_night_sql(backend: str, day: int, series: int) -> tuple[str, str]:
+    """(SQL storing the next night's rows by a run, SQL ending that run): the end recomputes the day."""
+    first = HISTORY_FIRST_DAY.isoformat()
+    snapshot = (HISTORY_FIRST_DAY + datetime.timedelta(days=day)).isoformat() + " 00:00:00"
+    rows = (HISTORY_PG if backend == "postgresql" else HISTORY_SQLITE).format(
+        first=first, d0=day, d1=day, series=series, run_id="'history-night'")
+    zone = "+00" if backend == "postgresql" else ""
+    start = ("INSERT INTO etl_runs (run_id, started_at, snapshot_at, status, version, config_sha256, host) "
+             f"VALUES ('history-night', '{snapshot}{zone}', '{snapshot}{zone}', 'running', 'bench', 'x', 'bench');")
+    end = "UPDATE etl_runs SET status = 'succeeded' WHERE run_id = 'history-night';"
+    return start + rows, end
+
+
+def psql_timings(sql: str, db: str) -> list[float]:
+    """Runs sql (statements one per line) in one psql session with \\timing; seconds of each."""
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db],
+                         input=f"SET search_path = {HISTORY_SCHEMA};\n\\timing on\n\\o /dev/null\n" + sql,
+                         text=True, capture_output=True, check=True).stdout
+    return [float(m.group(1)) / 1000 for m in re.finditer(r"^Time: ([0-9.]+) ms", out, re.M)]
+
+
+def case_history(b: Bench) -> None:
+    series, days, rounds = HISTORY_SMOKE if b.sizes is SMOKE else HISTORY_FULL
+    last_day = HISTORY_FIRST_DAY + datetime.timedelta(days=days - 1)
+    queries = history_queries(last_day)
+    targets = {"latest": 0.1, "daily90": 0.3, "series90": 0.05}
+    labels = {"latest": f"all of customer_metrics_latest ({series} rows)",
+              "daily90": "customer_metrics_daily, last 90 days summed over every series by day",
+              "series90": "customer_metrics_daily, one series over 90 days"}
+    log(f"== history: {series} series x {days} daily snapshots, generated in SQL; migrate --rebuild; "
+        f"{rounds} rounds of the trend queries against a full scan")
+    first = HISTORY_FIRST_DAY.isoformat()
+    generate = {"postgresql": HISTORY_PG, "sqlite": HISTORY_SQLITE}
+    b.raw["history"] = {"series": series, "days": days}
+    for backend in ("postgresql", "sqlite"):
+        if backend == "postgresql":
+            psql(f"DROP DATABASE IF EXISTS {HISTORY_PG_DB}")
+            psql(f"CREATE DATABASE {HISTORY_PG_DB}")
+            url = f"dbname={HISTORY_PG_DB}"
+        else:
+            db_file = b.work / "history.sqlite"
+            remove_sqlite(db_file)
+            url = f"sqlite:{db_file}"
+        cfg = b.work / f"history_{backend}.toml"
+        cfg.write_text(f'[api]\nbase_url = "http://127.0.0.1:9/v1/analytics"\n\n[warehouse]\nurl = "{url}"\n'
+                       f'schema = "{HISTORY_SCHEMA}"\n\n[[project]]\nname = "bench-app"\n'
+                       'api_key = { env = "BENCH_KEY_A" }\nenvironments = [1]\n\n'
+                       '[[window]]\nname = "all_time"\nfrom = "2015-01-01"\n')
+        subprocess.run([b.etl, "migrate", "-c", str(cfg), "-q"], env=job_env(), check=True)
+        t0 = time.monotonic()
+        rows_sql = generate[backend].format(first=first, d0=0, d1=days - 1, series=series,
+                                           run_id="'history-' || d" + ("" if backend == "postgresql" else ".n"))
+        if backend == "postgresql":
+            psql(f"SET search_path = {HISTORY_SCHEMA};\n{rows_sql}\nANALYZE customer_metrics;", db=HISTORY_PG_DB)
+        else:
+            with sqlite3.connect(db_file) as lite:
+                lite.executescript("BEGIN;\n" + rows_sql + "\nCOMMIT;")
+        generated = time.monotonic() - t0
+        rebuild = timed([b.etl, "migrate", "--rebuild", "-c", str(cfg), "-q"], env=job_env())
+        if rebuild.status != 0:
+            raise RuntimeError(f"migrate --rebuild exited {rebuild.status} on {backend}")
+
+        # Rounds of every query, interleaved, after one untimed round (caches, hint bits).
+        names = list(queries)
+        times: dict = {n: [] for n in names}
+        if backend == "postgresql":
+            script = "".join(f"{queries[n]};\n" for n in names)
+            psql_timings(script, HISTORY_PG_DB)
+            measured = psql_timings(script * rounds, HISTORY_PG_DB)
+            for i, seconds in enumerate(measured):
+                times[names[i % len(names)]].append(seconds)
+        else:
+            with sqlite3.connect(db_file) as lite:
+                for r in range(rounds + 1):
+                    for n in names:
+                        q0 = time.perf_counter()
+                        lite.execute(queries[n]).fetchall()
+                        if r:
+                            times[n].append(time.perf_counter() - q0)
+        median = {n: sorted(v)[len(v) // 2] for n, v in times.items()}
+
+        # The next night: a run stores one row per series, and its end recomputes that day.
+        store, end = history_night_sql(backend, days, series)
+        if backend == "postgresql":
+            psql(f"SET search_path = {HISTORY_SCHEMA};\n{store}", db=HISTORY_PG_DB)
+            refresh = psql_timings(end + "\n", HISTORY_PG_DB)[0]
+            psql(f"DROP DATABASE {HISTORY_PG_DB}")
+        else:
+            with sqlite3.connect(db_file) as lite:
+                lite.executescript("BEGIN;\n" + store + "\nCOMMIT;")
+                r0 = time.perf_counter()
+                lite.execute(end)
+                lite.commit()
+                refresh = time.perf_counter() - r0
+            remove_sqlite(db_file)
+
+        name = "PostgreSQL" if backend == "postgresql" else "SQLite"
+        scan = median["scan"]
+        for n, target in targets.items():
+            ratio = median[n] / scan
+            b.add("history", f"{name}: {labels[n]}", f"{median[n] * 1000:.1f} ms",
+                  f"full scan: {scan * 1000:.0f} ms", ratio, f"≤ {target}", ratio <= target,
+                  f"median of {rounds}")
+        b.add("history", f"{name}: migrate --rebuild of {series * days:,} rows",
+              f"{rebuild.seconds:.1f} s", f"full scan: {scan * 1000:.0f} ms", None, "—", None,
+              f"{series * days / rebuild.seconds / 1000:.1f}k rows/s; history generated in {generated:.1f} s")
+        per_row = refresh / series * 1e6
+        b.add("history", f"{name}: a run's end recomputes its day ({series} rows)", f"{refresh * 1000:.1f} ms",
+              "—", None, "—", None, f"{per_row:.1f} µs per row")
+        b.raw["history"][backend] = {"median_seconds": median, "all_seconds": times, "rebuild": vars(rebuild),
+                                     "generated_seconds": generated, "refresh_seconds": refresh,
+                                     "refresh_us_per_row": per_row}
+
+
 CASES = {"pacing": case_pacing, "adapting": case_adapting, "strict": case_strict, "latency": case_latency,
-         "load": case_load, "cost": case_cost, "baseline": case_baseline, "checks": case_checks}
+         "load": case_load, "cost": case_cost, "baseline": case_baseline, "checks": case_checks,
+         "history": case_history}
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,4 +1,439 @@
--- qonversion-etl schema, version 7: structures that keep the trend views fast (issue 15).
--- Placeholder: nothing yet.
-CREATE TABLE qetl_placeholder_007 (x integer);
-DROP TABLE qetl_placeholder_007;
+-- qonversion-etl schema, version 7 (PostgreSQL): the trend views read tables that each run keeps
+-- up to date, so their cost follows the rows they show rather than the years stored.
+-- sql/sqlite/007_trend_tables.sql builds the same tables and views, with the same results.
+--
+-- The views of version 3 ranked every row of customer_metrics on each query. Now:
+-- customer_metrics_days: one row per series and UTC day, a copy of that day's last row with its
+--   changes against one and seven days before; customer_metrics_daily is this table. Its primary
+--   key (series, day) serves one series over time, a BRIN index on day a range of days.
+-- customer_metrics_series: every series and its newest day, which customer_metrics_latest joins
+--   back to its row.
+-- When a run ends (etl_runs.status leaves 'running', also when a later run marks it interrupted)
+-- and it stored rows, its snapshot's day is computed again from customer_metrics, in one
+-- statement: the day's rows, the changes of the next day and of the day a week later that compare
+-- with it, and the series' newest days. A resumed, sharded or re-run snapshot therefore ends as
+-- a single run would. customer_metrics itself has no trigger: the nightly upsert costs what it
+-- did. The views show a run's rows when it ends; rows written by other means show after
+-- `qonversion-etl migrate --rebuild` (sql/postgres/derived/rebuild.sql), which recomputes both
+-- tables, as this migration does for the history so far.
+--
+-- A series is (project, environment, window_name, segment, window_kind, cohort_key); cohort_key
+-- is the cohort's UTC date for cohort windows and 'infinity' otherwise (the views show it as
+-- cohort_date, NULL for fixed and rolling windows). The dimension columns follow from segment
+-- and come with the row. A day's row is its last snapshot_at, then the later fetched_at, then the
+-- later window_from, as in the views of version 3.
+
+CREATE TABLE customer_metrics_days (
+    day                          date             NOT NULL,
+    environment                  smallint         NOT NULL,
+    cohort_key                   date             NOT NULL,
+    snapshot_at                  timestamptz      NOT NULL,
+    window_from                  timestamptz      NOT NULL,
+    window_to                    timestamptz      NOT NULL,
+    fetched_at                   timestamptz      NOT NULL,
+    clients_with_event           bigint           NOT NULL,
+    active_subscribers           bigint           NOT NULL,
+    active_trials                bigint           NOT NULL,
+    billing_retry                bigint           NOT NULL,
+    churned_subscribers          double precision NOT NULL,
+    canceled_trials              double precision NOT NULL,
+    clients_with_event_change_1d bigint,
+    clients_with_event_change_7d bigint,
+    active_subscribers_change_1d bigint,
+    active_subscribers_change_7d bigint,
+    active_trials_change_1d      bigint,
+    active_trials_change_7d      bigint,
+    billing_retry_change_1d      bigint,
+    billing_retry_change_7d      bigint,
+    project                      text             NOT NULL,
+    window_name                  text             NOT NULL,
+    segment                      text             NOT NULL,
+    window_kind                  text             NOT NULL,
+    avg_payment_count            numeric          NOT NULL,
+    avg_price                    numeric          NOT NULL,
+    sales                        numeric          NOT NULL,
+    run_id                       text             NOT NULL,
+    status                       text,
+    target_platform              text,
+    country                      text,
+    product_id                   text,
+    purchase_currency            text,
+    locale                       text,
+    model                        text,
+    os_version                   text,
+    app_version                  text,
+    sdk_version                  text,
+    media_source_name            text,
+    campaign_name                text,
+    ad_set_name                  text,
+    ad_name                      text,
+    experiment_uid               text,
+    experiment_group_uid         text,
+    search                       text,
+    CONSTRAINT customer_metrics_days_pkey
+        PRIMARY KEY (project, environment, window_name, segment, window_kind, cohort_key, day)
+);
+
+-- A range of days: rows are written a day at a time, so the table is in day order and a
+-- block range index finds the days' blocks (a B-tree on the primary key would be read row by
+-- row, and the planner would rather scan the whole table).
+CREATE INDEX customer_metrics_days_day_idx ON customer_metrics_days USING brin (day);
+
+CREATE TABLE customer_metrics_series (
+    project     text     NOT NULL,
+    environment smallint NOT NULL,
+    window_name text     NOT NULL,
+    segment     text     NOT NULL,
+    window_kind text     NOT NULL,
+    cohort_key  date     NOT NULL,
+    day         date     NOT NULL,
+    CONSTRAINT customer_metrics_series_pkey
+        PRIMARY KEY (project, environment, window_name, segment, window_kind, cohort_key)
+);
+
+COMMENT ON TABLE customer_metrics_days IS
+    'Derived from customer_metrics (query customer_metrics_daily instead): one row per series and UTC day, the day''s last row with its changes. Recomputed for a snapshot when a run of it ends; migrate --rebuild recomputes it all.';
+COMMENT ON COLUMN customer_metrics_days.day IS
+    'UTC calendar day of the row: the day whose last snapshot it is.';
+COMMENT ON COLUMN customer_metrics_days.project IS
+    'Project name from the qonversion-etl config (never the API key).';
+COMMENT ON COLUMN customer_metrics_days.environment IS
+    'Qonversion environment: 0 = sandbox, 1 = production.';
+COMMENT ON COLUMN customer_metrics_days.window_name IS
+    'Name of the configured first-seen window, e.g. all_time, last_7_days, daily_cohorts.';
+COMMENT ON COLUMN customer_metrics_days.segment IS
+    'Canonical text of the filters applied, e.g. country=US;target_platform=iOS; "all" when unfiltered. Part of the series key.';
+COMMENT ON COLUMN customer_metrics_days.window_kind IS
+    'fixed = [from, snapshot); rolling = [snapshot - length, snapshot); cohort = one calendar-aligned bucket before the snapshot.';
+COMMENT ON COLUMN customer_metrics_days.cohort_key IS
+    'For cohort windows the UTC date the cohort bucket starts; infinity for fixed and rolling windows (the views show it as cohort_date, NULL for those). Part of the series key.';
+COMMENT ON COLUMN customer_metrics_days.snapshot_at IS
+    'Logical snapshot time (UTC) of the customer_metrics row copied here: the day''s last snapshot of the series.';
+COMMENT ON COLUMN customer_metrics_days.window_from IS
+    'Start (inclusive, UTC) of the first-seen range asked for: customers first seen at or after this time.';
+COMMENT ON COLUMN customer_metrics_days.window_to IS
+    'End (exclusive, UTC) of the first-seen range asked for.';
+COMMENT ON COLUMN customer_metrics_days.status IS
+    'Subscription status filter (1-4) the row was fetched with; NULL = not filtered on status.';
+COMMENT ON COLUMN customer_metrics_days.target_platform IS
+    'Platform filter (iOS, Android, Stripe) or group name; NULL = all platforms.';
+COMMENT ON COLUMN customer_metrics_days.country IS
+    'Country filter (ISO 3166 alpha-2) or name of a configured country group such as EU; NULL = all countries.';
+COMMENT ON COLUMN customer_metrics_days.product_id IS
+    'Product identifier filter or group name; NULL = all products.';
+COMMENT ON COLUMN customer_metrics_days.purchase_currency IS
+    'Purchase currency filter (ISO 4217) or group name; NULL = all currencies.';
+COMMENT ON COLUMN customer_metrics_days.locale IS
+    'Device locale filter or group name; NULL = all locales.';
+COMMENT ON COLUMN customer_metrics_days.model IS
+    'Device model filter or group name; NULL = all models.';
+COMMENT ON COLUMN customer_metrics_days.os_version IS
+    'OS version filter or group name; NULL = all OS versions.';
+COMMENT ON COLUMN customer_metrics_days.app_version IS
+    'App version filter or group name; NULL = all app versions.';
+COMMENT ON COLUMN customer_metrics_days.sdk_version IS
+    'Qonversion SDK version filter or group name; NULL = all SDK versions.';
+COMMENT ON COLUMN customer_metrics_days.media_source_name IS
+    'Attribution media source filter or group name; NULL = all media sources.';
+COMMENT ON COLUMN customer_metrics_days.campaign_name IS
+    'Attribution campaign filter or group name; NULL = all campaigns.';
+COMMENT ON COLUMN customer_metrics_days.ad_set_name IS
+    'Attribution ad set filter or group name; NULL = all ad sets.';
+COMMENT ON COLUMN customer_metrics_days.ad_name IS
+    'Attribution ad filter or group name; NULL = all ads.';
+COMMENT ON COLUMN customer_metrics_days.experiment_uid IS
+    'A/B experiment identifier filter or group name; NULL = not filtered on experiment.';
+COMMENT ON COLUMN customer_metrics_days.experiment_group_uid IS
+    'A/B experiment group identifier filter or group name; NULL = not filtered on experiment group.';
+COMMENT ON COLUMN customer_metrics_days.search IS
+    'Free-text universal search filter sent to the API; NULL = no search.';
+COMMENT ON COLUMN customer_metrics_days.clients_with_event IS
+    'Customers first seen in the window (and matching the filters) that have at least one event, as of the snapshot.';
+COMMENT ON COLUMN customer_metrics_days.active_subscribers IS
+    'Of those customers, how many had an active paid subscription at snapshot time.';
+COMMENT ON COLUMN customer_metrics_days.active_trials IS
+    'Of those customers, how many were in an active trial at snapshot time.';
+COMMENT ON COLUMN customer_metrics_days.billing_retry IS
+    'Of those customers, how many were in billing retry (renewal payment failing) at snapshot time.';
+COMMENT ON COLUMN customer_metrics_days.churned_subscribers IS
+    'Percentage (0-100) of subscribers that churned, exactly as the API answered it.';
+COMMENT ON COLUMN customer_metrics_days.canceled_trials IS
+    'Percentage (0-100) of trials that were canceled, exactly as the API answered it.';
+COMMENT ON COLUMN customer_metrics_days.avg_payment_count IS
+    'Average number of payments per paying customer; stored exactly as the API sent it (never rounded).';
+COMMENT ON COLUMN customer_metrics_days.avg_price IS
+    'Average price paid; stored exactly as the API sent it (never rounded).';
+COMMENT ON COLUMN customer_metrics_days.sales IS
+    'Total sales (revenue) of those customers; stored exactly as the API sent it (never rounded).';
+COMMENT ON COLUMN customer_metrics_days.fetched_at IS
+    'When the API answer for this row arrived (UTC).';
+COMMENT ON COLUMN customer_metrics_days.run_id IS
+    'The qonversion-etl run that last wrote this row (see etl_runs.run_id).';
+COMMENT ON COLUMN customer_metrics_days.clients_with_event_change_1d IS
+    'clients_with_event minus its value on the previous day; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.clients_with_event_change_7d IS
+    'clients_with_event minus its value seven days before; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.active_subscribers_change_1d IS
+    'active_subscribers minus its value on the previous day; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.active_subscribers_change_7d IS
+    'active_subscribers minus its value seven days before; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.active_trials_change_1d IS
+    'active_trials minus its value on the previous day; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.active_trials_change_7d IS
+    'active_trials minus its value seven days before; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.billing_retry_change_1d IS
+    'billing_retry minus its value on the previous day; NULL when the series has no row that day.';
+COMMENT ON COLUMN customer_metrics_days.billing_retry_change_7d IS
+    'billing_retry minus its value seven days before; NULL when the series has no row that day.';
+
+COMMENT ON TABLE customer_metrics_series IS
+    'Derived from customer_metrics (query customer_metrics_latest instead): every series and its newest day in customer_metrics_days.';
+COMMENT ON COLUMN customer_metrics_series.project IS
+    'Project name from the qonversion-etl config (never the API key).';
+COMMENT ON COLUMN customer_metrics_series.environment IS
+    'Qonversion environment: 0 = sandbox, 1 = production.';
+COMMENT ON COLUMN customer_metrics_series.window_name IS
+    'Name of the configured first-seen window, e.g. all_time, last_7_days, daily_cohorts.';
+COMMENT ON COLUMN customer_metrics_series.segment IS
+    'Canonical text of the filters applied, e.g. country=US;target_platform=iOS; "all" when unfiltered. Part of the series key.';
+COMMENT ON COLUMN customer_metrics_series.window_kind IS
+    'fixed = [from, snapshot); rolling = [snapshot - length, snapshot); cohort = one calendar-aligned bucket before the snapshot.';
+COMMENT ON COLUMN customer_metrics_series.cohort_key IS
+    'For cohort windows the UTC date the cohort bucket starts; infinity for fixed and rolling windows (the views show it as cohort_date, NULL for those). Part of the series key.';
+COMMENT ON COLUMN customer_metrics_series.day IS
+    'The newest day of the series in customer_metrics_days.';
+
+-- Computes one day again from customer_metrics. Refreshes of one schema run one at a time: two
+-- shards ending together would otherwise both insert the day.
+CREATE FUNCTION customer_metrics_refresh_day(p_day date) RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    LOCK TABLE customer_metrics_days IN SHARE ROW EXCLUSIVE MODE;
+
+    DELETE FROM customer_metrics_days WHERE day = p_day;
+
+    INSERT INTO customer_metrics_days (
+        day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+        window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+        app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+        experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+        churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id,
+        clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+        active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+        billing_retry_change_7d)
+    SELECT r.day, r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key,
+           r.snapshot_at, r.window_from, r.window_to, r.status, r.target_platform, r.country, r.product_id,
+           r.purchase_currency, r.locale, r.model, r.os_version, r.app_version, r.sdk_version,
+           r.media_source_name, r.campaign_name, r.ad_set_name, r.ad_name, r.experiment_uid,
+           r.experiment_group_uid, r.search, r.clients_with_event, r.active_subscribers, r.active_trials,
+           r.billing_retry, r.churned_subscribers, r.canceled_trials, r.avg_payment_count, r.avg_price, r.sales,
+           r.fetched_at, r.run_id,
+           r.clients_with_event - d1.clients_with_event, r.clients_with_event - d7.clients_with_event,
+           r.active_subscribers - d1.active_subscribers, r.active_subscribers - d7.active_subscribers,
+           r.active_trials - d1.active_trials, r.active_trials - d7.active_trials,
+           r.billing_retry - d1.billing_retry, r.billing_retry - d7.billing_retry
+    FROM (
+        SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at,
+               window_from, window_to, status, target_platform, country, product_id, purchase_currency, locale,
+               model, os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name,
+               ad_name, experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers,
+               active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
+               sales, fetched_at, run_id
+        FROM (
+            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                        ELSE 'infinity' END AS cohort_key,
+                   m.*,
+                   row_number() OVER (
+                       PARTITION BY m.project, m.environment, m.window_name, m.segment, m.window_kind,
+                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                                         ELSE 'infinity' END,
+                                    (m.snapshot_at AT TIME ZONE 'UTC')::date
+                       ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
+            FROM customer_metrics m
+            WHERE m.snapshot_at >= ((p_day)::timestamp AT TIME ZONE 'UTC')
+              AND m.snapshot_at < ((p_day + 1)::timestamp AT TIME ZONE 'UTC')) last_of_day
+        WHERE nth_newest_of_day = 1) r
+    LEFT JOIN customer_metrics_days d1
+           ON d1.day = p_day - 1
+          AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
+          AND d1.segment = r.segment AND d1.window_kind = r.window_kind AND d1.cohort_key = r.cohort_key
+    LEFT JOIN customer_metrics_days d7
+           ON d7.day = p_day - 7
+          AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
+          AND d7.segment = r.segment AND d7.window_kind = r.window_kind AND d7.cohort_key = r.cohort_key
+    ORDER BY r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key;
+
+    -- The days that compare with it: the next one and a week later.
+    UPDATE customer_metrics_days n
+    SET (clients_with_event_change_1d, active_subscribers_change_1d,
+         active_trials_change_1d, billing_retry_change_1d)
+      = (SELECT n.clients_with_event - p.clients_with_event,
+                n.active_subscribers - p.active_subscribers,
+                n.active_trials - p.active_trials,
+                n.billing_retry - p.billing_retry
+         FROM customer_metrics_days p
+         WHERE p.day = p_day
+           AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
+           AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
+    WHERE n.day = p_day + 1;
+    UPDATE customer_metrics_days n
+    SET (clients_with_event_change_7d, active_subscribers_change_7d,
+         active_trials_change_7d, billing_retry_change_7d)
+      = (SELECT n.clients_with_event - p.clients_with_event,
+                n.active_subscribers - p.active_subscribers,
+                n.active_trials - p.active_trials,
+                n.billing_retry - p.billing_retry
+         FROM customer_metrics_days p
+         WHERE p.day = p_day
+           AND p.project = n.project AND p.environment = n.environment AND p.window_name = n.window_name
+           AND p.segment = n.segment AND p.window_kind = n.window_kind AND p.cohort_key = n.cohort_key)
+    WHERE n.day = p_day + 7;
+
+    -- Each series' newest day.
+    INSERT INTO customer_metrics_series AS s
+        (project, environment, window_name, segment, window_kind, cohort_key, day)
+    SELECT project, environment, window_name, segment, window_kind, cohort_key, day
+    FROM customer_metrics_days
+    WHERE day = p_day
+    ON CONFLICT (project, environment, window_name, segment, window_kind, cohort_key)
+    DO UPDATE SET day = excluded.day WHERE excluded.day > s.day;
+
+    DELETE FROM customer_metrics_series
+    WHERE day = p_day
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
+                      WHERE d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
+
+    UPDATE customer_metrics_series
+    SET day = (SELECT max(d.day) FROM customer_metrics_days d
+               WHERE d.project = customer_metrics_series.project
+                 AND d.environment = customer_metrics_series.environment
+                 AND d.window_name = customer_metrics_series.window_name
+                 AND d.segment = customer_metrics_series.segment
+                 AND d.window_kind = customer_metrics_series.window_kind
+                 AND d.cohort_key = customer_metrics_series.cohort_key)
+    WHERE day = p_day
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
+                      WHERE d.day = p_day AND d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
+END
+$$;
+
+-- Computes both tables from the whole of customer_metrics (migrate --rebuild, and this migration).
+CREATE FUNCTION customer_metrics_rebuild_days() RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    TRUNCATE customer_metrics_days, customer_metrics_series;
+
+    INSERT INTO customer_metrics_days (
+        day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+        window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+        app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+        experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+        churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id,
+        clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+        active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+        billing_retry_change_7d)
+    SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+           window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+           os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+           experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+           billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
+           run_id,
+           clients_with_event - first_value(clients_with_event) OVER day_before,
+           clients_with_event - first_value(clients_with_event) OVER week_before,
+           active_subscribers - first_value(active_subscribers) OVER day_before,
+           active_subscribers - first_value(active_subscribers) OVER week_before,
+           active_trials - first_value(active_trials) OVER day_before,
+           active_trials - first_value(active_trials) OVER week_before,
+           billing_retry - first_value(billing_retry) OVER day_before,
+           billing_retry - first_value(billing_retry) OVER week_before
+    FROM (
+        SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at,
+               window_from, window_to, status, target_platform, country, product_id, purchase_currency, locale,
+               model, os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name,
+               ad_name, experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers,
+               active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
+               sales, fetched_at, run_id
+        FROM (
+            SELECT (m.snapshot_at AT TIME ZONE 'UTC')::date AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                        ELSE 'infinity' END AS cohort_key,
+                   m.*,
+                   row_number() OVER (
+                       PARTITION BY m.project, m.environment, m.window_name, m.segment, m.window_kind,
+                                    CASE WHEN m.window_kind = 'cohort' THEN (m.window_from AT TIME ZONE 'UTC')::date
+                                         ELSE 'infinity' END,
+                                    (m.snapshot_at AT TIME ZONE 'UTC')::date
+                       ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
+            FROM customer_metrics m) last_of_day
+        WHERE nth_newest_of_day = 1) last_of_day
+    WINDOW series AS (PARTITION BY project, environment, window_name, segment, window_kind, cohort_key
+                      ORDER BY day),
+           day_before AS (series RANGE BETWEEN INTERVAL '1 day' PRECEDING AND INTERVAL '1 day' PRECEDING),
+           week_before AS (series RANGE BETWEEN INTERVAL '7 days' PRECEDING AND INTERVAL '7 days' PRECEDING)
+    ORDER BY day, project, environment, window_name, segment, window_kind, cohort_key;
+
+    INSERT INTO customer_metrics_series (project, environment, window_name, segment, window_kind, cohort_key, day)
+    SELECT project, environment, window_name, segment, window_kind, cohort_key, max(day)
+    FROM customer_metrics_days
+    GROUP BY project, environment, window_name, segment, window_kind, cohort_key;
+
+    -- Statistics now, so that the next query plans with them rather than defaults.
+    ANALYZE customer_metrics_days;
+    ANALYZE customer_metrics_series;
+END
+$$;
+
+CREATE FUNCTION etl_runs_refresh_day() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM customer_metrics WHERE snapshot_at = NEW.snapshot_at AND run_id = NEW.run_id) THEN
+        PERFORM customer_metrics_refresh_day((NEW.snapshot_at AT TIME ZONE 'UTC')::date);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A run that ends (or is marked interrupted) brings its snapshot's day up to date.
+CREATE TRIGGER etl_runs_refresh_day AFTER UPDATE OF status ON etl_runs
+FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
+EXECUTE FUNCTION etl_runs_refresh_day();
+
+-- The history so far.
+SELECT customer_metrics_rebuild_days();
+
+CREATE OR REPLACE VIEW customer_metrics_latest AS
+SELECT d.snapshot_at, s.project, s.environment, s.window_name, s.window_kind, d.window_from, d.window_to,
+       NULLIF(s.cohort_key, 'infinity') AS cohort_date, s.segment,
+       d.status, d.target_platform, d.country, d.product_id, d.purchase_currency, d.locale, d.model,
+       d.os_version, d.app_version, d.sdk_version, d.media_source_name, d.campaign_name, d.ad_set_name,
+       d.ad_name, d.experiment_uid, d.experiment_group_uid, d.search, d.clients_with_event,
+       d.active_subscribers, d.active_trials, d.billing_retry, d.churned_subscribers, d.canceled_trials,
+       d.avg_payment_count, d.avg_price, d.sales, d.fetched_at, d.run_id
+FROM customer_metrics_series s
+JOIN customer_metrics_days d
+  ON d.day = s.day AND d.project = s.project AND d.environment = s.environment AND d.window_name = s.window_name
+     AND d.segment = s.segment AND d.window_kind = s.window_kind AND d.cohort_key = s.cohort_key;
+
+CREATE OR REPLACE VIEW customer_metrics_daily AS
+SELECT day, snapshot_at, project, environment, window_name, window_kind, window_from, window_to,
+       NULLIF(cohort_key, 'infinity') AS cohort_date, segment,
+       status, target_platform, country, product_id, purchase_currency, locale, model, os_version, app_version,
+       sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+       experiment_group_uid, search,
+       clients_with_event, active_subscribers, active_trials, billing_retry, churned_subscribers,
+       canceled_trials, avg_payment_count, avg_price, sales,
+       clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+       active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+       billing_retry_change_7d
+FROM customer_metrics_days;

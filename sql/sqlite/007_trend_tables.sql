@@ -1,4 +1,285 @@
--- qonversion-etl schema, version 7: structures that keep the trend views fast (issue 15).
--- Placeholder: nothing yet.
-CREATE TABLE qetl_placeholder_007 (x integer);
-DROP TABLE qetl_placeholder_007;
+-- qonversion-etl schema, version 7 (SQLite): the trend views read tables that each run keeps up
+-- to date, so their cost follows the rows they show rather than the years stored. Same tables,
+-- views and results as sql/postgres/007_trend_tables.sql, where the design is explained.
+--
+-- customer_metrics_days is stored in day order (WITHOUT ROWID, primary key starting with the
+-- day): the last 90 days of every series are one range. Dates are 'YYYY-MM-DD' text and
+-- cohort_key is '' for fixed and rolling windows. The trigger is on etl_runs, not on
+-- customer_metrics: on SQLite any trigger there makes every insert of the job write a statement
+-- journal. The window functions partition by +project rather than project: without statistics
+-- SQLite would otherwise read a whole index in the partition's order instead of the rows asked for.
+
+DROP VIEW customer_metrics_daily;
+DROP VIEW customer_metrics_latest;
+
+CREATE TABLE customer_metrics_days (
+    day                          TEXT    NOT NULL,
+    environment                  INTEGER NOT NULL,
+    cohort_key                   TEXT    NOT NULL,
+    snapshot_at                  TEXT    NOT NULL,
+    window_from                  TEXT    NOT NULL,
+    window_to                    TEXT    NOT NULL,
+    fetched_at                   TEXT    NOT NULL,
+    clients_with_event           INTEGER NOT NULL,
+    active_subscribers           INTEGER NOT NULL,
+    active_trials                INTEGER NOT NULL,
+    billing_retry                INTEGER NOT NULL,
+    churned_subscribers          REAL    NOT NULL,
+    canceled_trials              REAL    NOT NULL,
+    clients_with_event_change_1d INTEGER,
+    clients_with_event_change_7d INTEGER,
+    active_subscribers_change_1d INTEGER,
+    active_subscribers_change_7d INTEGER,
+    active_trials_change_1d      INTEGER,
+    active_trials_change_7d      INTEGER,
+    billing_retry_change_1d      INTEGER,
+    billing_retry_change_7d      INTEGER,
+    project                      TEXT    NOT NULL,
+    window_name                  TEXT    NOT NULL,
+    segment                      TEXT    NOT NULL,
+    window_kind                  TEXT    NOT NULL,
+    avg_payment_count            NUMERIC NOT NULL,
+    avg_price                    NUMERIC NOT NULL,
+    sales                        NUMERIC NOT NULL,
+    run_id                       TEXT    NOT NULL,
+    status                       TEXT,
+    target_platform              TEXT,
+    country                      TEXT,
+    product_id                   TEXT,
+    purchase_currency            TEXT,
+    locale                       TEXT,
+    model                        TEXT,
+    os_version                   TEXT,
+    app_version                  TEXT,
+    sdk_version                  TEXT,
+    media_source_name            TEXT,
+    campaign_name                TEXT,
+    ad_set_name                  TEXT,
+    ad_name                      TEXT,
+    experiment_uid               TEXT,
+    experiment_group_uid         TEXT,
+    search                       TEXT,
+    PRIMARY KEY (day, project, environment, window_name, segment, window_kind, cohort_key)
+) WITHOUT ROWID;
+
+-- One series over a range of days.
+CREATE INDEX customer_metrics_days_series_idx
+    ON customer_metrics_days (project, environment, window_name, segment, day);
+
+CREATE TABLE customer_metrics_series (
+    project     TEXT    NOT NULL,
+    environment INTEGER NOT NULL,
+    window_name TEXT    NOT NULL,
+    segment     TEXT    NOT NULL,
+    window_kind TEXT    NOT NULL,
+    cohort_key  TEXT    NOT NULL,
+    day         TEXT    NOT NULL,
+    PRIMARY KEY (project, environment, window_name, segment, window_kind, cohort_key)
+) WITHOUT ROWID;
+
+-- The history so far (derived/rebuild.sql runs the same statements).
+DELETE FROM customer_metrics_days;
+DELETE FROM customer_metrics_series;
+
+INSERT INTO customer_metrics_days (
+    day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+    window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+    app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+    experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+    churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id,
+    clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+    active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+    billing_retry_change_7d)
+SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+       window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+       app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+       experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+       churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id,
+       clients_with_event - first_value(clients_with_event) OVER day_before,
+       clients_with_event - first_value(clients_with_event) OVER week_before,
+       active_subscribers - first_value(active_subscribers) OVER day_before,
+       active_subscribers - first_value(active_subscribers) OVER week_before,
+       active_trials - first_value(active_trials) OVER day_before,
+       active_trials - first_value(active_trials) OVER week_before,
+       billing_retry - first_value(billing_retry) OVER day_before,
+       billing_retry - first_value(billing_retry) OVER week_before
+FROM (
+    SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+           window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+           os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+           experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+           billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
+           run_id
+    FROM (
+        SELECT date(m.snapshot_at) AS day,
+               CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key,
+               m.*,
+               row_number() OVER (
+                   PARTITION BY +m.project, m.environment, m.window_name, m.segment, m.window_kind,
+                                CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END,
+                                date(m.snapshot_at)
+                   ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
+        FROM customer_metrics m) last_of_day
+    WHERE nth_newest_of_day = 1) last_of_day
+WINDOW series AS (PARTITION BY +project, environment, window_name, segment, window_kind, cohort_key
+                  ORDER BY julianday(day)),
+       day_before AS (series RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING),
+       week_before AS (series RANGE BETWEEN 7 PRECEDING AND 7 PRECEDING)
+ORDER BY day, project, environment, window_name, segment, window_kind, cohort_key;
+
+INSERT INTO customer_metrics_series (project, environment, window_name, segment, window_kind, cohort_key, day)
+SELECT project, environment, window_name, segment, window_kind, cohort_key, max(day)
+FROM customer_metrics_days
+GROUP BY project, environment, window_name, segment, window_kind, cohort_key;
+
+-- A run that ends (or is marked interrupted) brings its snapshot's day up to date.
+CREATE TRIGGER etl_runs_refresh_day AFTER UPDATE OF status ON etl_runs
+WHEN OLD.status = 'running' AND NEW.status <> 'running'
+ AND EXISTS (SELECT 1 FROM customer_metrics WHERE snapshot_at = NEW.snapshot_at AND run_id = NEW.run_id)
+BEGIN
+    DELETE FROM customer_metrics_days WHERE day = date(NEW.snapshot_at);
+
+    INSERT INTO customer_metrics_days (
+        day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+        window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+        app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+        experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+        churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id,
+        clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+        active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+        billing_retry_change_7d)
+    SELECT r.day, r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key,
+           r.snapshot_at, r.window_from, r.window_to, r.status, r.target_platform, r.country, r.product_id,
+           r.purchase_currency, r.locale, r.model, r.os_version, r.app_version, r.sdk_version,
+           r.media_source_name, r.campaign_name, r.ad_set_name, r.ad_name, r.experiment_uid,
+           r.experiment_group_uid, r.search, r.clients_with_event, r.active_subscribers, r.active_trials,
+           r.billing_retry, r.churned_subscribers, r.canceled_trials, r.avg_payment_count, r.avg_price, r.sales,
+           r.fetched_at, r.run_id,
+           r.clients_with_event - d1.clients_with_event, r.clients_with_event - d7.clients_with_event,
+           r.active_subscribers - d1.active_subscribers, r.active_subscribers - d7.active_subscribers,
+           r.active_trials - d1.active_trials, r.active_trials - d7.active_trials,
+           r.billing_retry - d1.billing_retry, r.billing_retry - d7.billing_retry
+    FROM (
+        SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at,
+               window_from, window_to, status, target_platform, country, product_id, purchase_currency, locale,
+               model, os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name,
+               ad_name, experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers,
+               active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
+               sales, fetched_at, run_id
+        FROM (
+            SELECT date(m.snapshot_at) AS day,
+                   CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key,
+                   m.*,
+                   row_number() OVER (
+                       PARTITION BY +m.project, m.environment, m.window_name, m.segment, m.window_kind,
+                                    CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END,
+                                    date(m.snapshot_at)
+                       ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
+            FROM customer_metrics m
+            WHERE m.snapshot_at >= date(NEW.snapshot_at)
+              AND m.snapshot_at < date(date(NEW.snapshot_at), '+1 day')) last_of_day
+        WHERE nth_newest_of_day = 1) r
+    LEFT JOIN customer_metrics_days d1
+           ON d1.day = date(date(NEW.snapshot_at), '-1 day')
+          AND d1.project = r.project AND d1.environment = r.environment AND d1.window_name = r.window_name
+          AND d1.segment = r.segment AND d1.window_kind = r.window_kind AND d1.cohort_key = r.cohort_key
+    LEFT JOIN customer_metrics_days d7
+           ON d7.day = date(date(NEW.snapshot_at), '-7 days')
+          AND d7.project = r.project AND d7.environment = r.environment AND d7.window_name = r.window_name
+          AND d7.segment = r.segment AND d7.window_kind = r.window_kind AND d7.cohort_key = r.cohort_key
+    ORDER BY r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key;
+
+    -- The days that compare with it: the next one and a week later.
+    UPDATE customer_metrics_days
+    SET (clients_with_event_change_1d, active_subscribers_change_1d,
+         active_trials_change_1d, billing_retry_change_1d)
+      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event,
+                customer_metrics_days.active_subscribers - p.active_subscribers,
+                customer_metrics_days.active_trials - p.active_trials,
+                customer_metrics_days.billing_retry - p.billing_retry
+         FROM customer_metrics_days p
+         WHERE p.day = date(NEW.snapshot_at)
+           AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment
+           AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
+           AND p.window_kind = customer_metrics_days.window_kind
+           AND p.cohort_key = customer_metrics_days.cohort_key)
+    WHERE customer_metrics_days.day = date(date(NEW.snapshot_at), '+1 day');
+    UPDATE customer_metrics_days
+    SET (clients_with_event_change_7d, active_subscribers_change_7d,
+         active_trials_change_7d, billing_retry_change_7d)
+      = (SELECT customer_metrics_days.clients_with_event - p.clients_with_event,
+                customer_metrics_days.active_subscribers - p.active_subscribers,
+                customer_metrics_days.active_trials - p.active_trials,
+                customer_metrics_days.billing_retry - p.billing_retry
+         FROM customer_metrics_days p
+         WHERE p.day = date(NEW.snapshot_at)
+           AND p.project = customer_metrics_days.project AND p.environment = customer_metrics_days.environment
+           AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
+           AND p.window_kind = customer_metrics_days.window_kind
+           AND p.cohort_key = customer_metrics_days.cohort_key)
+    WHERE customer_metrics_days.day = date(date(NEW.snapshot_at), '+7 days');
+
+    -- Each series' newest day.
+    INSERT INTO customer_metrics_series
+        (project, environment, window_name, segment, window_kind, cohort_key, day)
+    SELECT project, environment, window_name, segment, window_kind, cohort_key, day
+    FROM customer_metrics_days
+    WHERE day = date(NEW.snapshot_at)
+    ON CONFLICT (project, environment, window_name, segment, window_kind, cohort_key)
+    DO UPDATE SET day = excluded.day WHERE excluded.day > customer_metrics_series.day;
+
+    DELETE FROM customer_metrics_series
+    WHERE day = date(NEW.snapshot_at)
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
+                      WHERE d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
+
+    UPDATE customer_metrics_series
+    SET day = (SELECT max(d.day) FROM customer_metrics_days d
+               WHERE d.project = customer_metrics_series.project
+                 AND d.environment = customer_metrics_series.environment
+                 AND d.window_name = customer_metrics_series.window_name
+                 AND d.segment = customer_metrics_series.segment
+                 AND d.window_kind = customer_metrics_series.window_kind
+                 AND d.cohort_key = customer_metrics_series.cohort_key)
+    WHERE day = date(NEW.snapshot_at)
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
+                      WHERE d.day = date(NEW.snapshot_at) AND d.project = customer_metrics_series.project
+                        AND d.environment = customer_metrics_series.environment
+                        AND d.window_name = customer_metrics_series.window_name
+                        AND d.segment = customer_metrics_series.segment
+                        AND d.window_kind = customer_metrics_series.window_kind
+                        AND d.cohort_key = customer_metrics_series.cohort_key);
+END;
+
+-- CROSS JOIN keeps the series (one row each) the outer table: without statistics SQLite might
+-- otherwise read every day of every series and look each up among the series.
+CREATE VIEW customer_metrics_latest AS
+SELECT d.snapshot_at, s.project, s.environment, s.window_name, s.window_kind, d.window_from, d.window_to,
+       nullif(s.cohort_key, '') AS cohort_date, s.segment,
+       d.status, d.target_platform, d.country, d.product_id, d.purchase_currency, d.locale, d.model,
+       d.os_version, d.app_version, d.sdk_version, d.media_source_name, d.campaign_name, d.ad_set_name,
+       d.ad_name, d.experiment_uid, d.experiment_group_uid, d.search, d.clients_with_event,
+       d.active_subscribers, d.active_trials, d.billing_retry, d.churned_subscribers, d.canceled_trials,
+       d.avg_payment_count, d.avg_price, d.sales, d.fetched_at, d.run_id
+FROM customer_metrics_series s
+CROSS JOIN customer_metrics_days d
+  ON d.day = s.day AND d.project = s.project AND d.environment = s.environment AND d.window_name = s.window_name
+     AND d.segment = s.segment AND d.window_kind = s.window_kind AND d.cohort_key = s.cohort_key;
+
+CREATE VIEW customer_metrics_daily AS
+SELECT day, snapshot_at, project, environment, window_name, window_kind, window_from, window_to,
+       nullif(cohort_key, '') AS cohort_date, segment,
+       status, target_platform, country, product_id, purchase_currency, locale, model, os_version, app_version,
+       sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+       experiment_group_uid, search,
+       clients_with_event, active_subscribers, active_trials, billing_retry, churned_subscribers,
+       canceled_trials, avg_payment_count, avg_price, sales,
+       clients_with_event_change_1d, clients_with_event_change_7d, active_subscribers_change_1d,
+       active_subscribers_change_7d, active_trials_change_1d, active_trials_change_7d, billing_retry_change_1d,
+       billing_retry_change_7d
+FROM customer_metrics_days;

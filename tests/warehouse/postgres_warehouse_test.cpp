@@ -54,7 +54,7 @@ TEST_F(PostgresWarehouseTest, EveryTableAndColumnCarriesAComment) {
   const pqxx::result tables = query(
       "SELECT c.relname, COALESCE(obj_description(c.oid, 'pg_class'), '') FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = " + schema + " AND c.relkind = 'r'");
-  EXPECT_EQ(tables.size(), 6u);  // 001: four tables; 002: etl_run_locks; 005: etl_data_checks
+  EXPECT_EQ(tables.size(), 8u);  // 001: four; 002: etl_run_locks; 005: etl_data_checks; 007: two trend tables
   for (const auto& t : tables) EXPECT_GT(t[1].size(), 20u) << "table " << t[0].c_str() << " has no useful comment";
   const pqxx::result columns = query(
       "SELECT c.relname || '.' || a.attname, COALESCE(col_description(c.oid, a.attnum), '') FROM pg_attribute a "

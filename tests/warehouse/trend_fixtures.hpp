@@ -17,11 +17,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -177,12 +179,38 @@ inline std::vector<MetricsRow> seeded_rows() {
   return rows;
 }
 
-// Migrates and loads the history, as the job would: one batch per snapshot.
+// The etl_runs row of the run that loads `run_id`'s rows of snapshot `t`, as the job records it.
+inline RunRecord fixture_run(const std::string& run_id, UnixSeconds t) {
+  RunRecord run;
+  run.run_id = run_id;
+  run.started_at = t + 30;
+  run.snapshot_at = t;
+  run.version = "test";
+  run.config_sha256 = std::string(64, 'a');
+  run.host = "etl-test";
+  return run;
+}
+
+// Loads rows as the job does: the rows of each snapshot and run_id by one run (start_run, one
+// batch, finish_run), in snapshot order. The trend tables take a snapshot's rows when its run ends.
+inline void load_as_runs(Warehouse& w, const std::vector<MetricsRow>& rows) {
+  std::map<std::pair<UnixSeconds, std::string>, std::vector<MetricsRow>> batches;
+  for (const MetricsRow& r : rows) batches[{r.snapshot_at, r.run_id}].push_back(r);
+  for (const auto& [key, batch] : batches) {
+    RunRecord run = fixture_run(key.second, key.first);
+    w.start_run(run);
+    run.rows_upserted = static_cast<std::int64_t>(w.upsert_metrics(batch).rows_written);
+    run.status = "succeeded";
+    run.finished_at = run.started_at + 60;
+    w.finish_run(run);
+  }
+}
+
+// Migrates and loads the history, as the job would: one run (and batch) per snapshot, and a second
+// run for the sandbox snapshot loaded twice.
 inline void seed(Warehouse& w) {
   w.migrate();
-  std::map<UnixSeconds, std::vector<MetricsRow>> batches;
-  for (MetricsRow& r : seeded_rows()) batches[r.snapshot_at].push_back(std::move(r));
-  for (const auto& [t, batch] : batches) w.upsert_metrics(batch);
+  load_as_runs(w, seeded_rows());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,6 +444,27 @@ inline Rows expected_daily(const std::vector<MetricsRow>& rows) {
     }
   }
   return out;
+}
+
+// The views as version 3 (release 0.2.0) defined them, straight over customer_metrics: the
+// definition the trend tables must keep to. `view` is customer_metrics_latest or
+// customer_metrics_daily; the answer is its SELECT, to be used as a subquery.
+inline std::string version3_view_query(const std::string& backend_folder, const std::string& view) {
+  std::ifstream in(std::string(QETL_SOURCE_DIR) + "/sql/" + backend_folder + "/003_trend_views.sql");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string sql = text.str();
+  const std::string head = "CREATE VIEW " + view + " AS\n";
+  const std::size_t start = sql.find(head);
+  if (start == std::string::npos) throw std::runtime_error("no " + view + " in 003_trend_views.sql");
+  const std::size_t body = start + head.size();
+  return sql.substr(body, sql.find(";\n", body) - body);
+}
+inline std::string version3_view_query(const SqliteBackend&, const std::string& view) {
+  return version3_view_query("sqlite", view);
+}
+inline std::string version3_view_query(const PostgresBackend&, const std::string& view) {
+  return version3_view_query("postgres", view);
 }
 
 inline Rows sorted(Rows rows) {
