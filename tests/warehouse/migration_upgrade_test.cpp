@@ -179,7 +179,7 @@ class UpgradeFromRelease020 : public ::testing::Test {
     apply_migrations_up_to(backend, 4);
     auto w = backend.open();
     ASSERT_EQ(w->schema_version(), 4);
-    trend::load_as_runs(*w, trend::seeded_rows());
+    trend::load_as_batches(*w, trend::seeded_rows());
   }
 
   trend::Table latest() {

@@ -206,6 +206,14 @@ inline void load_as_runs(Warehouse& w, const std::vector<MetricsRow>& rows) {
   }
 }
 
+// Loads rows as release 0.2.0 did, one batch per snapshot and no etl_runs row: the only way
+// onto a schema older than this binary's etl_runs, and what a DBA's INSERT amounts to.
+inline void load_as_batches(Warehouse& w, const std::vector<MetricsRow>& rows) {
+  std::map<UnixSeconds, std::vector<MetricsRow>> batches;
+  for (const MetricsRow& r : rows) batches[r.snapshot_at].push_back(r);
+  for (const auto& [t, batch] : batches) w.upsert_metrics(batch);
+}
+
 // Migrates and loads the history, as the job would: one run (and batch) per snapshot, and a second
 // run for the sandbox snapshot loaded twice.
 inline void seed(Warehouse& w) {
