@@ -66,20 +66,52 @@ CREATE TABLE customer_metrics_days (
 CREATE INDEX customer_metrics_days_series_idx
     ON customer_metrics_days (project, environment, window_name, segment, day);
 
-CREATE TABLE customer_metrics_series (
-    project     TEXT    NOT NULL,
-    environment INTEGER NOT NULL,
-    window_name TEXT    NOT NULL,
-    segment     TEXT    NOT NULL,
-    window_kind TEXT    NOT NULL,
-    cohort_key  TEXT    NOT NULL,
-    day         TEXT    NOT NULL,
+CREATE TABLE customer_metrics_newest (
+    day                          TEXT    NOT NULL,
+    environment                  INTEGER NOT NULL,
+    cohort_key                   TEXT    NOT NULL,
+    snapshot_at                  TEXT    NOT NULL,
+    window_from                  TEXT    NOT NULL,
+    window_to                    TEXT    NOT NULL,
+    fetched_at                   TEXT    NOT NULL,
+    clients_with_event           INTEGER NOT NULL,
+    active_subscribers           INTEGER NOT NULL,
+    active_trials                INTEGER NOT NULL,
+    billing_retry                INTEGER NOT NULL,
+    churned_subscribers          REAL    NOT NULL,
+    canceled_trials              REAL    NOT NULL,
+    project                      TEXT    NOT NULL,
+    window_name                  TEXT    NOT NULL,
+    segment                      TEXT    NOT NULL,
+    window_kind                  TEXT    NOT NULL,
+    avg_payment_count            NUMERIC NOT NULL,
+    avg_price                    NUMERIC NOT NULL,
+    sales                        NUMERIC NOT NULL,
+    run_id                       TEXT    NOT NULL,
+    status                       TEXT,
+    target_platform              TEXT,
+    country                      TEXT,
+    product_id                   TEXT,
+    purchase_currency            TEXT,
+    locale                       TEXT,
+    model                        TEXT,
+    os_version                   TEXT,
+    app_version                  TEXT,
+    sdk_version                  TEXT,
+    media_source_name            TEXT,
+    campaign_name                TEXT,
+    ad_set_name                  TEXT,
+    ad_name                      TEXT,
+    experiment_uid               TEXT,
+    experiment_group_uid         TEXT,
+    search                       TEXT,
     PRIMARY KEY (project, environment, window_name, segment, window_kind, cohort_key)
+
 ) WITHOUT ROWID;
 
 -- The history so far (derived/rebuild.sql runs the same statements).
 DELETE FROM customer_metrics_days;
-DELETE FROM customer_metrics_series;
+DELETE FROM customer_metrics_newest;
 
 INSERT INTO customer_metrics_days (
     day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
@@ -127,8 +159,20 @@ WINDOW series AS (PARTITION BY +project, environment, window_name, segment, wind
        week_before AS (series RANGE BETWEEN 7 PRECEDING AND 7 PRECEDING)
 ORDER BY day, project, environment, window_name, segment, window_kind, cohort_key;
 
-INSERT INTO customer_metrics_series (project, environment, window_name, segment, window_kind, cohort_key, day)
-SELECT project, environment, window_name, segment, window_kind, cohort_key, max(day)
+-- The row of each series' newest day: in SQLite, the other columns of a max() aggregate come
+-- from the row that holds the maximum.
+INSERT INTO customer_metrics_newest (
+    day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+    window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+    app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+    experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+    churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id)
+SELECT max(day), project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+       window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+       os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+       experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+       billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
+       run_id
 FROM customer_metrics_days
 GROUP BY project, environment, window_name, segment, window_kind, cohort_key;
 
@@ -219,57 +263,91 @@ BEGIN
            AND p.cohort_key = customer_metrics_days.cohort_key)
     WHERE customer_metrics_days.day = date(date(NEW.snapshot_at), '+7 days');
 
-    -- Each series' newest day.
-    INSERT INTO customer_metrics_series
-        (project, environment, window_name, segment, window_kind, cohort_key, day)
-    SELECT project, environment, window_name, segment, window_kind, cohort_key, day
+    -- Each series' newest row: the day's, unless the series has a later day.
+    INSERT INTO customer_metrics_newest (
+        day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+        window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+        os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+        experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+        billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales,
+        fetched_at, run_id)
+    SELECT day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at,
+           window_from, window_to, status, target_platform, country, product_id, purchase_currency, locale,
+           model, os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name,
+           ad_name, experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers,
+           active_trials, billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price,
+           sales, fetched_at, run_id
     FROM customer_metrics_days
     WHERE day = date(NEW.snapshot_at)
     ON CONFLICT (project, environment, window_name, segment, window_kind, cohort_key)
-    DO UPDATE SET day = excluded.day WHERE excluded.day > customer_metrics_series.day;
+    DO UPDATE SET
+        day = excluded.day, snapshot_at = excluded.snapshot_at, window_from = excluded.window_from,
+        window_to = excluded.window_to, status = excluded.status,
+        target_platform = excluded.target_platform, country = excluded.country,
+        product_id = excluded.product_id, purchase_currency = excluded.purchase_currency,
+        locale = excluded.locale, model = excluded.model, os_version = excluded.os_version,
+        app_version = excluded.app_version, sdk_version = excluded.sdk_version,
+        media_source_name = excluded.media_source_name, campaign_name = excluded.campaign_name,
+        ad_set_name = excluded.ad_set_name, ad_name = excluded.ad_name,
+        experiment_uid = excluded.experiment_uid, experiment_group_uid = excluded.experiment_group_uid,
+        search = excluded.search, clients_with_event = excluded.clients_with_event,
+        active_subscribers = excluded.active_subscribers, active_trials = excluded.active_trials,
+        billing_retry = excluded.billing_retry, churned_subscribers = excluded.churned_subscribers,
+        canceled_trials = excluded.canceled_trials, avg_payment_count = excluded.avg_payment_count,
+        avg_price = excluded.avg_price, sales = excluded.sales, fetched_at = excluded.fetched_at,
+        run_id = excluded.run_id
+    WHERE excluded.day >= customer_metrics_newest.day;
 
-    DELETE FROM customer_metrics_series
+    -- A series whose newest day this was but which has no row that day any more (its window
+    -- changed kind, or rows were deleted): its newest row is now an earlier day's, or none.
+    INSERT OR REPLACE INTO customer_metrics_newest (
+        day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+        window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+        os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+        experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+        billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales,
+        fetched_at, run_id)
+    SELECT d.day, d.project, d.environment, d.window_name, d.segment, d.window_kind, d.cohort_key,
+           d.snapshot_at, d.window_from, d.window_to, d.status, d.target_platform, d.country, d.product_id,
+           d.purchase_currency, d.locale, d.model, d.os_version, d.app_version, d.sdk_version,
+           d.media_source_name, d.campaign_name, d.ad_set_name, d.ad_name, d.experiment_uid,
+           d.experiment_group_uid, d.search, d.clients_with_event, d.active_subscribers, d.active_trials,
+           d.billing_retry, d.churned_subscribers, d.canceled_trials, d.avg_payment_count, d.avg_price,
+           d.sales, d.fetched_at, d.run_id
+    FROM customer_metrics_newest s
+    JOIN customer_metrics_days d
+      ON d.project = s.project AND d.environment = s.environment
+     AND d.window_name = s.window_name AND d.segment = s.segment
+     AND d.window_kind = s.window_kind AND d.cohort_key = s.cohort_key
+     AND d.day = (SELECT max(x.day) FROM customer_metrics_days x
+                  WHERE x.project = s.project AND x.environment = s.environment
+                    AND x.window_name = s.window_name AND x.segment = s.segment
+                    AND x.window_kind = s.window_kind AND x.cohort_key = s.cohort_key)
+    WHERE s.day = date(NEW.snapshot_at)
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days y
+                      WHERE y.day = s.day AND y.project = s.project AND y.environment = s.environment
+                        AND y.window_name = s.window_name AND y.segment = s.segment
+                        AND y.window_kind = s.window_kind AND y.cohort_key = s.cohort_key);
+    DELETE FROM customer_metrics_newest
     WHERE day = date(NEW.snapshot_at)
-      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.project = customer_metrics_series.project
-                        AND d.environment = customer_metrics_series.environment
-                        AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment
-                        AND d.window_kind = customer_metrics_series.window_kind
-                        AND d.cohort_key = customer_metrics_series.cohort_key);
-
-    UPDATE customer_metrics_series
-    SET day = (SELECT max(d.day) FROM customer_metrics_days d
-               WHERE d.project = customer_metrics_series.project
-                 AND d.environment = customer_metrics_series.environment
-                 AND d.window_name = customer_metrics_series.window_name
-                 AND d.segment = customer_metrics_series.segment
-                 AND d.window_kind = customer_metrics_series.window_kind
-                 AND d.cohort_key = customer_metrics_series.cohort_key)
-    WHERE day = date(NEW.snapshot_at)
-      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days d
-                      WHERE d.day = date(NEW.snapshot_at) AND d.project = customer_metrics_series.project
-                        AND d.environment = customer_metrics_series.environment
-                        AND d.window_name = customer_metrics_series.window_name
-                        AND d.segment = customer_metrics_series.segment
-                        AND d.window_kind = customer_metrics_series.window_kind
-                        AND d.cohort_key = customer_metrics_series.cohort_key);
+      AND NOT EXISTS (SELECT 1 FROM customer_metrics_days y
+                      WHERE y.day = customer_metrics_newest.day
+                        AND y.project = customer_metrics_newest.project
+                        AND y.environment = customer_metrics_newest.environment
+                        AND y.window_name = customer_metrics_newest.window_name
+                        AND y.segment = customer_metrics_newest.segment
+                        AND y.window_kind = customer_metrics_newest.window_kind
+                        AND y.cohort_key = customer_metrics_newest.cohort_key);
 END;
 
--- CROSS JOIN keeps the series (one row each) the outer table: without statistics SQLite might
--- otherwise read every day of every series and look each up among the series.
 CREATE VIEW customer_metrics_latest AS
-SELECT d.snapshot_at, s.project, s.environment, s.window_name, s.window_kind, d.window_from, d.window_to,
-       nullif(s.cohort_key, '') AS cohort_date, s.segment,
-       d.status, d.target_platform, d.country, d.product_id, d.purchase_currency, d.locale, d.model,
-       d.os_version, d.app_version, d.sdk_version, d.media_source_name, d.campaign_name, d.ad_set_name,
-       d.ad_name, d.experiment_uid, d.experiment_group_uid, d.search, d.clients_with_event,
-       d.active_subscribers, d.active_trials, d.billing_retry, d.churned_subscribers, d.canceled_trials,
-       d.avg_payment_count, d.avg_price, d.sales, d.fetched_at, d.run_id
-FROM customer_metrics_series s
-CROSS JOIN customer_metrics_days d
-  ON d.day = s.day AND d.project = s.project AND d.environment = s.environment AND d.window_name = s.window_name
-     AND d.segment = s.segment AND d.window_kind = s.window_kind AND d.cohort_key = s.cohort_key;
+SELECT snapshot_at, project, environment, window_name, window_kind, window_from, window_to,
+       nullif(cohort_key, '') AS cohort_date, segment,
+       status, target_platform, country, product_id, purchase_currency, locale, model, os_version, app_version,
+       sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+       experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+       churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id
+FROM customer_metrics_newest;
 
 CREATE VIEW customer_metrics_daily AS
 SELECT day, snapshot_at, project, environment, window_name, window_kind, window_from, window_to,

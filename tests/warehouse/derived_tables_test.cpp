@@ -44,7 +44,7 @@ class DerivedTables : public ::testing::Test {
   Rows trend_tables() {
     Rows rows = backend.query("SELECT * FROM customer_metrics_days ORDER BY day, project, environment, window_name, "
                               "segment, window_kind, cohort_key");
-    for (auto& r : backend.query("SELECT * FROM customer_metrics_series ORDER BY project, environment, window_name, "
+    for (auto& r : backend.query("SELECT * FROM customer_metrics_newest ORDER BY project, environment, window_name, "
                                  "segment, window_kind, cohort_key")) {
       rows.push_back(std::move(r));
     }

@@ -221,6 +221,49 @@ void country_sales_growth_28d(const Table& got) {
   EXPECT_EQ(got.rows[2][0], "US");
 }
 
+// Findings as the data checks would record them after the runs of the newest snapshot and of
+// the one before: the example shows the newest snapshot's only, errors first.
+DataCheckFinding finding(UnixSeconds snapshot, const std::string& segment, const std::string& check,
+                         const std::string& severity, double observed, double expected) {
+  DataCheckFinding f;
+  f.run_id = "run-" + date_of(snapshot);
+  f.snapshot_at = snapshot;
+  f.project = kProject;
+  f.window_name = "all_time";
+  f.window_from = parse_utc_timestamp("2015-01-01");
+  f.segment = segment;
+  f.check_name = check;
+  f.severity = severity;
+  f.metric = "active_subscribers";
+  f.observed = observed;
+  f.expected = expected;
+  f.message = check + " in " + segment;
+  return f;
+}
+
+void record_findings(Warehouse& w) {
+  const UnixSeconds newest = newest_day(), before = newest - kDay;
+  w.replace_findings(before, {kProject}, "run-" + date_of(before),
+                     {finding(before, "country=US", "large_change", "warning", 900, 300)});
+  w.replace_findings(newest, {kProject}, "run-" + date_of(newest),
+                     {finding(newest, "country=GB", "large_change", "warning", 700, 200),
+                      finding(newest, "country=DE", "subset_exceeds_superset", "error", 120, 100),
+                      finding(newest, "country=DE", "count_decreased", "warning", 90, 95)});
+}
+
+void data_health_newest_snapshot(const Table& got) {
+  const std::string from = "2015-01-01 00:00:00";
+  expect_answer(got,
+                {"severity", "check_name", "project", "environment", "window_name", "window_from", "segment",
+                 "metric", "observed", "expected", "message"},
+                {{"error", "subset_exceeds_superset", kProject, "1", "all_time", from, "country=DE",
+                  "active_subscribers", "120", "100", "subset_exceeds_superset in country=DE"},
+                 {"warning", "count_decreased", kProject, "1", "all_time", from, "country=DE", "active_subscribers",
+                  "90", "95", "count_decreased in country=DE"},
+                 {"warning", "large_change", kProject, "1", "all_time", from, "country=GB", "active_subscribers",
+                  "700", "200", "large_change in country=GB"}});
+}
+
 const std::map<std::string, std::function<void(const Table&)>>& expectations() {
   static const std::map<std::string, std::function<void(const Table&)>> all = {
       {"active_subscribers_over_time", active_subscribers_over_time},
@@ -230,6 +273,7 @@ const std::map<std::string, std::function<void(const Table&)>>& expectations() {
       {"week_over_week_counts", week_over_week_counts},
       {"latest_by_country", latest_by_country},
       {"country_sales_growth_28d", country_sales_growth_28d},
+      {"data_health_newest_snapshot", data_health_newest_snapshot},
   };
   return all;
 }
@@ -247,8 +291,10 @@ TEST_P(ExampleQuery, AnswersItsQuestionAlikeOnBothBackends) {
                                                << "tests/warehouse/examples_test.cpp";
   SqliteBackend sqlite;
   seed(*sqlite.open());
+  record_findings(*sqlite.open());
   PostgresBackend pg;
   seed(*pg.open());
+  record_findings(*pg.open());
   const Table lite = read_table(sqlite, read_text(e.sqlite));
   const Table pgt = read_table(pg, read_text(e.postgres));
   EXPECT_EQ(pgt.columns, lite.columns);

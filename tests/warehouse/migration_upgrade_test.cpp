@@ -212,7 +212,7 @@ TYPED_TEST(UpgradeFromRelease020, TheViewsGiveTheSameRowsBeforeAndAfter) {
   // And they come from the trend tables, which the migration filled with every day of the history.
   EXPECT_EQ(this->backend.query("SELECT COUNT(*) FROM customer_metrics_days")[0][0],
             std::to_string(daily_before.rows.size()));
-  EXPECT_EQ(this->backend.query("SELECT COUNT(*) FROM customer_metrics_series")[0][0],
+  EXPECT_EQ(this->backend.query("SELECT COUNT(*) FROM customer_metrics_newest")[0][0],
             std::to_string(latest_before.rows.size()));
 }
 

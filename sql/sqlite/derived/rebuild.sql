@@ -1,7 +1,7 @@
 -- Recomputes every structure derived from customer_metrics (qonversion-etl migrate --rebuild):
--- customer_metrics_days and customer_metrics_series, with the same statements as migration 7.
+-- customer_metrics_days and customer_metrics_newest, with the same statements as migration 7.
 DELETE FROM customer_metrics_days;
-DELETE FROM customer_metrics_series;
+DELETE FROM customer_metrics_newest;
 
 INSERT INTO customer_metrics_days (
     day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
@@ -49,7 +49,19 @@ WINDOW series AS (PARTITION BY +project, environment, window_name, segment, wind
        week_before AS (series RANGE BETWEEN 7 PRECEDING AND 7 PRECEDING)
 ORDER BY day, project, environment, window_name, segment, window_kind, cohort_key;
 
-INSERT INTO customer_metrics_series (project, environment, window_name, segment, window_kind, cohort_key, day)
-SELECT project, environment, window_name, segment, window_kind, cohort_key, max(day)
+-- The row of each series' newest day: in SQLite, the other columns of a max() aggregate come
+-- from the row that holds the maximum.
+INSERT INTO customer_metrics_newest (
+    day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+    window_to, status, target_platform, country, product_id, purchase_currency, locale, model, os_version,
+    app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name, experiment_uid,
+    experiment_group_uid, search, clients_with_event, active_subscribers, active_trials, billing_retry,
+    churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at, run_id)
+SELECT max(day), project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
+       window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
+       os_version, app_version, sdk_version, media_source_name, campaign_name, ad_set_name, ad_name,
+       experiment_uid, experiment_group_uid, search, clients_with_event, active_subscribers, active_trials,
+       billing_retry, churned_subscribers, canceled_trials, avg_payment_count, avg_price, sales, fetched_at,
+       run_id
 FROM customer_metrics_days
 GROUP BY project, environment, window_name, segment, window_kind, cohort_key;
