@@ -264,6 +264,34 @@ TYPED_TEST(DerivedTables, ARunThatDiedShowsWhenItIsMarkedInterrupted) {
   this->expect_views_right("after the dead run was marked");
 }
 
+// A re-run of the newest snapshot after a window changed kind overwrites that window's rows
+// (the stored key has no kind): the old kind's series loses its newest day, and its newest row
+// is an earlier day's again.
+TYPED_TEST(DerivedTables, ASeriesThatLosesItsNewestDayShowsItsDayBefore) {
+  seed(*this->backend.open());
+  auto w = this->backend.open();
+  const UnixSeconds t = day_start(kDays - 1);
+  std::vector<MetricsRow> rerun;
+  for (const MetricsRow& r : seeded_rows()) {
+    if (r.snapshot_at == t && r.window_kind == "fixed" && r.environment == 1) {
+      MetricsRow changed = r;
+      changed.window_kind = "rolling";
+      changed.metrics.active_subscribers += 5;
+      rerun.push_back(changed);
+    }
+  }
+  ASSERT_EQ(rerun.size(), 8u);
+  Run run(*w, "run-rerun-rolling", t);
+  run.load(rerun);
+  run.end();
+  const Table latest = this->latest();
+  const auto fixed_all = latest.where({{"environment", "1"}, {"window_name", "all_time"}, {"window_kind", "fixed"}, {"segment", "all"}});
+  ASSERT_EQ(fixed_all.size(), 1u);
+  EXPECT_EQ(latest.at(fixed_all[0], "snapshot_at"), "2024-03-28 00:00:00") << "the day before the lost one";
+  EXPECT_EQ(latest.where({{"environment", "1"}, {"window_name", "all_time"}, {"window_kind", "rolling"}, {"segment", "all"}}).size(), 1u);
+  this->expect_views_right("after the re-run with the other kind");
+}
+
 TYPED_TEST(DerivedTables, ARunThatStoredNothingLeavesTheTablesAlone) {
   seed(*this->backend.open());
   const Rows before = this->trend_tables();
