@@ -303,8 +303,9 @@ COMMENT ON COLUMN customer_metrics_newest.run_id IS
 -- Computes one day again from customer_metrics, and what depends on it: the changes of the next
 -- day and of the day a week later, and the newest row of each series. Each statement reads the
 -- day's few thousand rows through an index and joins them by hashing: nested loops of index
--- lookups (or a merge along the primary key) into a table of years would touch a page per series. Refreshes of one schema run one
--- at a time: two shards ending together would otherwise both insert the day.
+-- lookups (or a merge along the primary key) into a table of years would touch a page per
+-- series. Refreshes of one schema run one at a time: two shards ending together would
+-- otherwise both insert the day.
 CREATE FUNCTION customer_metrics_refresh_day(p_day date) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT SET enable_nestloop = off SET enable_mergejoin = off AS $$
 BEGIN
@@ -434,9 +435,10 @@ BEGIN
 END
 $$;
 
--- The rare part of a refresh: series that lost their newest day. Few rows, each by its index.
+-- The rare part of a refresh: series that lost their newest day. Few rows, each by its index
+-- (its caller's planner settings would hash the whole table).
 CREATE FUNCTION customer_metrics_renew_newest(p_day date) RETURNS void
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET enable_nestloop = on SET enable_mergejoin = on AS $$
 BEGIN
     WITH lost AS (
         DELETE FROM customer_metrics_newest s

@@ -3,11 +3,13 @@
 -- views and results as sql/postgres/007_trend_tables.sql, where the design is explained.
 --
 -- customer_metrics_days is stored in day order (WITHOUT ROWID, primary key starting with the
--- day): the last 90 days of every series are one range. Dates are 'YYYY-MM-DD' text and
--- cohort_key is '' for fixed and rolling windows. The trigger is on etl_runs, not on
--- customer_metrics: on SQLite any trigger there makes every insert of the job write a statement
--- journal. The window functions partition by +project rather than project: without statistics
--- SQLite would otherwise read a whole index in the partition's order instead of the rows asked for.
+-- day): the last 90 days of every series are one range, and the day before a night's rows is a
+-- range next to them. customer_metrics_newest holds each series' newest row. Dates are
+-- 'YYYY-MM-DD' text and cohort_key is '' for fixed and rolling windows. The trigger is on
+-- etl_runs, not on customer_metrics: on SQLite any trigger there makes every insert of the job
+-- write a statement journal. The window functions partition by +project rather than project:
+-- without statistics SQLite would otherwise read a whole index in the partition's order instead
+-- of the rows asked for.
 
 DROP VIEW customer_metrics_daily;
 DROP VIEW customer_metrics_latest;
