@@ -53,6 +53,12 @@ std::optional<double> RequestPacer::accepted_rate(SteadyTime now) const {
 
 void RequestPacer::on_answer_after_connecting(SteadyTime now) { next_start_ = std::max(next_start_, now + interval()); }
 
+void RequestPacer::on_answer(SteadyTime sent_at, SteadyTime now) {
+  const Duration round_trip = now - sent_at;
+  if (!fastest_round_trip_ || round_trip < *fastest_round_trip_) fastest_round_trip_ = round_trip;
+  next_start_ = std::max(next_start_, sent_at + interval() + (round_trip - *fastest_round_trip_));
+}
+
 double RequestPacer::target() const {
   return ceiling_ ? std::max(floor_, *ceiling_ * kCeilingMargin) : configured_;
 }

@@ -51,6 +51,10 @@ class RequestPacer {
   // request waits a full interval from this answer, or it arrives "early" and earns a 429 from
   // a strict server (every key's first request, and every reconnection).
   void on_answer_after_connecting(SteadyTime now);
+  // An answer arrived at `now` to a request started at `sent_at` (on a connection already open).
+  // A round trip longer than the fastest one seen was most likely a queue on the way in: the
+  // server counted the request that much later, and the next one waits that much longer.
+  void on_answer(SteadyTime sent_at, SteadyTime now);
 
   double current_rate_per_minute() const { return rate_; }
   double configured_rate_per_minute() const { return configured_; }
@@ -75,6 +79,7 @@ class RequestPacer {
   int events_ = 0;
   int successes_at_target_ = 0;
   std::optional<SteadyTime> first_request_;
+  std::optional<Duration> fastest_round_trip_;
   std::deque<SteadyTime> successes_;  // those inside the measuring window, oldest first
 };
 

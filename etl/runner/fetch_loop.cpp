@@ -200,7 +200,11 @@ class FetchLoop {
     } else if (!lane.failing_since) {
       lane.failing_since = f.sent_at;
     }
-    if (result.opened_connection) pacers_[lane.pacer].on_answer_after_connecting(now);
+    if (result.opened_connection) {
+      pacers_[lane.pacer].on_answer_after_connecting(now);
+    } else if (answer.http_status != 0) {
+      pacers_[lane.pacer].on_answer(f.sent_at, now);
+    }
     if (policy.throttled) {
       pacers_[lane.pacer].on_rate_limited(f.sent_at, now, capped(answer.retry_after_seconds.value_or(0)));
     }

@@ -28,11 +28,16 @@ void refuse_newer_schema(int database_version, int latest);
 
 // The scripts that keep the structures derived from customer_metrics (the trend views' helpers)
 // up to date, from sql/<backend>/derived/: rebuild.sql recomputes them all from customer_metrics
-// (`migrate --rebuild`); after_upsert.sql runs in every PostgreSQL upsert transaction, after the
-// upsert, with that batch's rows in the temp table qetl_metrics_batch. Empty text: nothing to do.
+// (`migrate --rebuild`); refresh_day.sql computes one UTC day of them again when a run that
+// stored rows ends (PostgreSQL: one statement, $1 the day; SQLite: a script reading the day from
+// the temp table qetl_refresh_day); after_upsert.sql runs in every PostgreSQL upsert transaction,
+// after the upsert, with that batch's rows in the temp table qetl_metrics_batch. Empty text:
+// nothing to do.
 const char* postgres_rebuild_sql();
+const char* postgres_refresh_day_sql();
 const char* postgres_after_upsert_sql();
 const char* sqlite_rebuild_sql();
+const char* sqlite_refresh_day_sql();
 
 // True when `sql` holds more than blanks and -- comments.
 bool has_statements(const char* sql);

@@ -117,6 +117,7 @@ class PostgresWarehouse final : public Warehouse {
       if (r.affected_rows() == 0) throw WarehouseError("no etl_runs row with run_id '" + run.run_id + "' to finish");
       tx.commit();
     });
+    refresh_trend_day(run.run_id, run.snapshot_at);
   }
 
   // COPY into a temp table, then one INSERT ... ON CONFLICT: COPY is the fast path into
@@ -218,12 +219,17 @@ class PostgresWarehouse final : public Warehouse {
   }
 
   std::vector<std::string> close_stale_runs(const RunRecord& finder) override {
-    return writing("closing the runs whose process is gone", [&] {
+    std::vector<std::string> closed;
+    std::vector<std::string> closed_snapshots;  // UTC text, as etl_runs holds it
+    writing("closing the runs whose process is gone", [&] {
       pqxx::work tx(*conn_, "close_stale_runs");
       keep_run_locks(tx);
       const pqxx::result running = tx.exec_params(
-          "SELECT run_id, projects, shard FROM etl_runs WHERE status = 'running' AND run_id <> $1", finder.run_id);
-      std::vector<std::string> closed;
+          "SELECT run_id, projects, shard, to_char(snapshot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
+          "FROM etl_runs WHERE status = 'running' AND run_id <> $1",
+          finder.run_id);
+      closed.clear();
+      closed_snapshots.clear();
       for (const auto& row : running) {
         if (!stale_row_in_scope(row[1].as<std::string>(), row[2].as<std::string>(), finder.projects, finder.shard)) {
           continue;
@@ -234,10 +240,15 @@ class PostgresWarehouse final : public Warehouse {
             "WHERE run_id = $1 AND status = 'running'",
             run_id, pg_timestamp(now_utc()), stale_run_message(finder.run_id));
         closed.push_back(run_id);
+        closed_snapshots.push_back(row[3].as<std::string>());
       }
       tx.commit();
       return closed;
     });
+    for (std::size_t i = 0; i < closed.size(); ++i) {
+      refresh_trend_day(closed[i], parse_utc_timestamp(closed_snapshots[i]));
+    }
+    return closed;
   }
 
   std::optional<UnixSeconds> latest_snapshot(const std::vector<std::string>& projects) override {
@@ -391,6 +402,29 @@ class PostgresWarehouse final : public Warehouse {
     }
     pg_unlimit_lock_wait(tx);  // the rest of the transaction waits as usual
     locked_backend_pid_ = conn_->backendpid();
+  }
+
+  // Computes the day of `snapshot_at` again in the trend tables (sql/postgres/derived/
+  // refresh_day.sql) when run `run_id` stored rows in that snapshot. It runs after the run's own
+  // record is committed, in its own transaction: the tables are derived from customer_metrics,
+  // so a failure here is logged and left to `migrate --rebuild`, never allowed to cost the record.
+  void refresh_trend_day(const std::string& run_id, UnixSeconds snapshot_at) {
+    if (!has_statements(postgres_refresh_day_sql())) return;
+    try {
+      writing("bringing the trend views' tables up to date", [&] {
+        pqxx::work tx(*conn_, "refresh_trend_day");
+        keep_run_locks(tx);
+        const bool stored = tx.exec_params1("SELECT EXISTS (SELECT 1 FROM customer_metrics "
+                                            "WHERE snapshot_at = $1 AND run_id = $2)",
+                                            pg_timestamp(snapshot_at), run_id)[0]
+                                .as<bool>();
+        if (stored) tx.exec_params(postgres_refresh_day_sql(), format_sql_timestamp(snapshot_at).substr(0, 10));
+        tx.commit();
+      });
+    } catch (const EtlError& e) {
+      log::warning("the trend views' tables were not brought up to date: run `qonversion-etl migrate --rebuild`",
+                   {{"backend", "postgresql"}, {"run_id", run_id}, {"error", e.what()}});
+    }
   }
 
   // Releases the advisory locks `names` and forgets their holder rows. Never throws: it runs

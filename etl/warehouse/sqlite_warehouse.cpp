@@ -105,6 +105,7 @@ class SqliteWarehouse final : public Warehouse {
       s.bind(next, run.run_id);
       if (s.exec() == 0) throw WarehouseError("no etl_runs row with run_id '" + run.run_id + "' to finish");
     });
+    refresh_trend_day(run.run_id, run.snapshot_at);
   }
 
   // One statement per row, as fast as SQLite writes (STYLE: 342k rows/s in one transaction).
@@ -181,15 +182,20 @@ class SqliteWarehouse final : public Warehouse {
   }
 
   std::vector<std::string> close_stale_runs(const RunRecord& finder) override {
-    return guarded("closing the runs whose process is gone", [&] {
+    std::vector<std::string> closed;
+    std::vector<std::string> closed_snapshots;
+    guarded("closing the runs whose process is gone", [&] {
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      SQLite::Statement running(db_, "SELECT run_id, projects, shard FROM etl_runs WHERE status = 'running' AND run_id <> ?");
+      SQLite::Statement running(
+          db_, "SELECT run_id, projects, shard, snapshot_at FROM etl_runs WHERE status = 'running' AND run_id <> ?");
       running.bind(1, finder.run_id);
-      std::vector<std::string> closed;
+      closed.clear();
+      closed_snapshots.clear();
       while (running.executeStep()) {
         if (stale_row_in_scope(running.getColumn(1).getString(), running.getColumn(2).getString(), finder.projects,
                                finder.shard)) {
           closed.push_back(running.getColumn(0).getString());
+          closed_snapshots.push_back(running.getColumn(3).getString());
         }
       }
       SQLite::Statement close(db_,
@@ -203,8 +209,11 @@ class SqliteWarehouse final : public Warehouse {
         close.reset();
       }
       tx.commit();
-      return closed;
     });
+    for (std::size_t i = 0; i < closed.size(); ++i) {
+      refresh_trend_day(closed[i], parse_utc_timestamp(closed_snapshots[i]));
+    }
+    return closed;
   }
 
   std::optional<UnixSeconds> latest_snapshot(const std::vector<std::string>& projects) override {
@@ -245,6 +254,35 @@ class SqliteWarehouse final : public Warehouse {
   }
 
  private:
+  // Computes the day of `snapshot_at` again in the trend tables (sql/sqlite/derived/
+  // refresh_day.sql, which reads the day from a temp table bound here) when run `run_id` stored
+  // rows in that snapshot. It runs after the run's own record is committed, in its own
+  // transaction: the tables are derived from customer_metrics, so a failure here is logged and
+  // left to `migrate --rebuild`, never allowed to cost the record.
+  void refresh_trend_day(const std::string& run_id, UnixSeconds snapshot_at) {
+    if (!has_statements(sqlite_refresh_day_sql())) return;
+    try {
+      guarded("bringing the trend views' tables up to date", [&] {
+        SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+        SQLite::Statement stored(db_,
+                                 "SELECT EXISTS (SELECT 1 FROM customer_metrics WHERE snapshot_at = ? AND run_id = ?)");
+        stored.bind(1, format_sql_timestamp(snapshot_at));
+        stored.bind(2, run_id);
+        if (!stored.executeStep() || stored.getColumn(0).getInt() == 0) return;
+        db_.exec("CREATE TEMP TABLE IF NOT EXISTS qetl_refresh_day (day TEXT NOT NULL)");
+        db_.exec("DELETE FROM qetl_refresh_day");
+        SQLite::Statement day(db_, "INSERT INTO qetl_refresh_day (day) VALUES (?)");
+        day.bind(1, format_sql_timestamp(snapshot_at).substr(0, 10));
+        day.exec();
+        db_.exec(sqlite_refresh_day_sql());
+        tx.commit();
+      });
+    } catch (const EtlError& e) {
+      log::warning("the trend views' tables were not brought up to date: run `qonversion-etl migrate --rebuild`",
+                   {{"backend", "sqlite"}, {"run_id", run_id}, {"error", e.what()}});
+    }
+  }
+
   // For --dry-run: the file as it is, or an empty in-memory database when there is none yet.
   static SQLite::Database inspect_database(const std::string& path, int busy_timeout_ms) {
     try {

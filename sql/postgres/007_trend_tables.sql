@@ -8,14 +8,16 @@
 --   key (series, day) serves one series over time, the index on day a range of days.
 -- customer_metrics_newest: one row per series, a copy of its newest day's row;
 --   customer_metrics_latest is this table.
--- When a run ends (etl_runs.status leaves 'running', also when a later run marks it interrupted)
--- and it stored rows, its snapshot's day is computed again from customer_metrics: the day's
--- rows, the changes of the next day and of the day a week later that compare with it, and the
--- series' newest rows. A resumed, sharded or re-run snapshot therefore ends as a single run
--- would. customer_metrics itself has no trigger: the nightly upsert costs what it did. The views
--- show a run's rows when it ends; rows written by other means show after `qonversion-etl
--- migrate --rebuild` (sql/postgres/derived/rebuild.sql), which recomputes both tables, as this
--- migration does for the history so far.
+-- When a run that stored rows ends (also when a later run finds it dead and marks it
+-- interrupted), the job calls customer_metrics_refresh_day() for its snapshot's day: the day is
+-- computed again from customer_metrics, with the changes of the next day and of the day a week
+-- later that compare with it, and the series' newest rows. A resumed, sharded or re-run
+-- snapshot therefore ends as a single run would. It runs after the run's own record is stored,
+-- in its own transaction, so a failure there never costs the record (the job logs it, and
+-- `migrate --rebuild` repairs the tables). customer_metrics itself has no trigger: the nightly
+-- upsert costs what it did. The views show a run's rows when it ends; rows written by other
+-- means show after `qonversion-etl migrate --rebuild` (sql/postgres/derived/rebuild.sql), which
+-- recomputes both tables, as this migration does for the history so far.
 --
 -- A series is (project, environment, window_name, segment, window_kind, cohort_key); cohort_key
 -- is the cohort's UTC date for cohort windows and 'infinity' otherwise (the views show it as
@@ -544,20 +546,6 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION etl_runs_refresh_day() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM customer_metrics WHERE snapshot_at = NEW.snapshot_at AND run_id = NEW.run_id) THEN
-        PERFORM customer_metrics_refresh_day((NEW.snapshot_at AT TIME ZONE 'UTC')::date);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
--- A run that ends (or is marked interrupted) brings its snapshot's day up to date.
-CREATE TRIGGER etl_runs_refresh_day AFTER UPDATE OF status ON etl_runs
-FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status <> 'running')
-EXECUTE FUNCTION etl_runs_refresh_day();
 
 -- The history so far.
 SELECT customer_metrics_rebuild_days();

@@ -253,13 +253,16 @@ TYPED_TEST(DerivedTables, ARunThatDiedShowsWhenItIsMarkedInterrupted) {
   const auto snapshots = by_snapshot(seeded_rows());
   const auto& [t, rows] = *snapshots.begin();
   RunRecord dead = fixture_run("run-killed", t);
+  dead.projects = {kProject};
   w->start_run(dead);
   std::vector<MetricsRow> mine = rows;
   for (MetricsRow& r : mine) r.run_id = dead.run_id;
   w->upsert_metrics(mine);
   EXPECT_TRUE(this->daily().rows.empty());
-  // What the next run does to a run whose process is gone (SPEC: stale runs).
-  this->backend.exec("UPDATE etl_runs SET status = 'interrupted' WHERE run_id = 'run-killed'");
+  // The next run of the project finds it running with its process gone (SPEC: stale runs).
+  RunRecord next = fixture_run("run-next", t + kDay);
+  next.projects = {kProject};
+  EXPECT_EQ(this->backend.open()->close_stale_runs(next), std::vector<std::string>{"run-killed"});
   EXPECT_EQ(this->daily().rows.size(), rows.size());  // one row per series: each cohort bucket is one
   this->expect_views_right("after the dead run was marked");
 }
@@ -290,6 +293,25 @@ TYPED_TEST(DerivedTables, ASeriesThatLosesItsNewestDayShowsItsDayBefore) {
   EXPECT_EQ(latest.at(fixed_all[0], "snapshot_at"), "2024-03-28 00:00:00") << "the day before the lost one";
   EXPECT_EQ(latest.where({{"environment", "1"}, {"window_name", "all_time"}, {"window_kind", "rolling"}, {"segment", "all"}}).size(), 1u);
   this->expect_views_right("after the re-run with the other kind");
+}
+
+// The trend tables are derived: when they cannot be brought up to date (here a DBA dropped one),
+// the run's own record is stored all the same, and a rebuild repairs them.
+TYPED_TEST(DerivedTables, ATrendTableThatCannotBeWrittenNeverCostsTheRunsRecord) {
+  auto w = this->backend.open();
+  w->migrate();
+  const auto snapshots = by_snapshot(seeded_rows());
+  const auto& [t, rows] = *snapshots.begin();
+  this->backend.exec("ALTER TABLE customer_metrics_newest RENAME TO customer_metrics_newest_away");
+  Run run(*w, "run-1", t);
+  run.load(rows);
+  EXPECT_NO_THROW(run.end());
+  EXPECT_EQ(this->backend.query("SELECT status FROM etl_runs WHERE run_id = 'run-1'")[0][0], "succeeded");
+  EXPECT_EQ(this->backend.query("SELECT COUNT(*) FROM customer_metrics_days")[0][0], "0")
+      << "the day's refresh is one transaction: nothing of it stays";
+  this->backend.exec("ALTER TABLE customer_metrics_newest_away RENAME TO customer_metrics_newest");
+  w->rebuild_derived();
+  this->expect_views_right("after the rebuild");
 }
 
 TYPED_TEST(DerivedTables, ARunThatStoredNothingLeavesTheTablesAlone) {

@@ -188,6 +188,23 @@ TEST(RequestPacer, ALone429AfterALongSteadyRunIsJitterNotALowerLimit) {
   EXPECT_DOUBLE_EQ(pacer.ceiling_per_minute().value(), new_aim);
 }
 
+// A strict server counts a request when it arrives. A request that was slow to arrive (a queue
+// on the way) and a next one sent a full interval after it but on time arrive less than an
+// interval apart: 429. The slowness shows as a round trip longer than the fastest one seen, and
+// the next request waits that much longer.
+TEST(RequestPacer, ARequestSlowToAnswerDelaysTheNextByItsDelay) {
+  RequestPacer pacer(60);
+  const SteadyTime t0{};
+  pacer.on_request_started(t0);
+  pacer.on_answer(t0, t0 + 20ms);  // the fastest round trip so far: 20 ms
+  EXPECT_TRUE(pacer.ready(t0 + 1000ms)) << "an answer as fast as the fastest costs nothing";
+  pacer.on_request_started(t0 + 1000ms);
+  pacer.on_answer(t0 + 1000ms, t0 + 1000ms + 320ms);  // 300 ms slower than the fastest
+  EXPECT_FALSE(pacer.ready(t0 + 2000ms));
+  EXPECT_FALSE(pacer.ready(t0 + 2299ms));
+  EXPECT_TRUE(pacer.ready(t0 + 2300ms));
+}
+
 TEST(RequestPacer, HoldsEveryRequestForTheServersRetryAfter) {
   RequestPacer pacer(600);
   const SteadyTime t0{};
