@@ -10,7 +10,7 @@ RequestPacer::RequestPacer(double requests_per_minute)
       // Never slower than one request a minute, or 1/20 of the configured rate if that is lower.
       floor_(std::min(requests_per_minute, std::max(1.0, requests_per_minute / 20))) {}
 
-Duration RequestPacer::interval() const { return seconds_as_duration(60.0 / rate_); }
+Duration RequestPacer::interval() const { return seconds_as_duration(60.0 / rate_ * (1 + kSpacingMargin)); }
 
 void RequestPacer::on_request_started(SteadyTime now) {
   if (!first_request_) first_request_ = now;

@@ -21,6 +21,10 @@ namespace qetl {
 
 class RequestPacer {
  public:
+  // Requests are spaced this much wider than the rate says: a strict server (no burst, no
+  // tolerance) refuses a request that arrives a millisecond early, and the arrival times of
+  // requests sent exactly one interval apart wander by that much (10 ms at 1 request a second).
+  static constexpr double kSpacingMargin = 0.01;
   // A 429 multiplies the rate by this (a small step: the limit is usually close).
   static constexpr double kDecrease = 0.9;
   // Recovery aims at this share of the ceiling, leaving room for arrival jitter at the server.

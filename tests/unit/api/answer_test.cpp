@@ -139,13 +139,14 @@ TEST(Backoff, GrowsExponentiallyUpToTheCapWithFullJitter) {
   EXPECT_EQ(backoff_seconds(p, 5, 0.0), 0.0);
 }
 
-TEST(RequestPacer, SpacesRequestsFromTheFirstOne) {
-  RequestPacer pacer(30);  // one every 2 s
+TEST(RequestPacer, SpacesRequestsFromTheFirstOneAHairWiderThanTheRate) {
+  RequestPacer pacer(30);  // one every 2 s, and 1 % more: 2.02 s
+  ASSERT_DOUBLE_EQ(RequestPacer::kSpacingMargin, 0.01);
   const SteadyTime t0{};
   EXPECT_TRUE(pacer.ready(t0));
   pacer.on_request_started(t0);
-  EXPECT_FALSE(pacer.ready(t0 + 1999ms));
-  EXPECT_TRUE(pacer.ready(t0 + 2000ms));
+  EXPECT_FALSE(pacer.ready(t0 + 2019ms));
+  EXPECT_TRUE(pacer.ready(t0 + 2020ms));
 }
 
 TEST(RequestPacer, DropsOncePerEventAndRemembersTheCeiling) {
@@ -193,16 +194,16 @@ TEST(RequestPacer, ALone429AfterALongSteadyRunIsJitterNotALowerLimit) {
 // interval apart: 429. The slowness shows as a round trip longer than the fastest one seen, and
 // the next request waits that much longer.
 TEST(RequestPacer, ARequestSlowToAnswerDelaysTheNextByItsDelay) {
-  RequestPacer pacer(60);
+  RequestPacer pacer(60);  // 1.01 s apart
   const SteadyTime t0{};
   pacer.on_request_started(t0);
   pacer.on_answer(t0, t0 + 20ms);  // the fastest round trip so far: 20 ms
-  EXPECT_TRUE(pacer.ready(t0 + 1000ms)) << "an answer as fast as the fastest costs nothing";
-  pacer.on_request_started(t0 + 1000ms);
-  pacer.on_answer(t0 + 1000ms, t0 + 1000ms + 320ms);  // 300 ms slower than the fastest
-  EXPECT_FALSE(pacer.ready(t0 + 2000ms));
-  EXPECT_FALSE(pacer.ready(t0 + 2299ms));
-  EXPECT_TRUE(pacer.ready(t0 + 2300ms));
+  EXPECT_TRUE(pacer.ready(t0 + 1010ms)) << "an answer as fast as the fastest costs nothing";
+  pacer.on_request_started(t0 + 1010ms);
+  pacer.on_answer(t0 + 1010ms, t0 + 1010ms + 320ms);  // 300 ms slower than the fastest
+  EXPECT_FALSE(pacer.ready(t0 + 2020ms));
+  EXPECT_FALSE(pacer.ready(t0 + 2319ms));
+  EXPECT_TRUE(pacer.ready(t0 + 2320ms));
 }
 
 TEST(RequestPacer, HoldsEveryRequestForTheServersRetryAfter) {
