@@ -56,7 +56,9 @@ void RequestPacer::on_answer_after_connecting(SteadyTime now) { next_start_ = st
 void RequestPacer::on_answer(SteadyTime sent_at, SteadyTime now) {
   const Duration round_trip = now - sent_at;
   if (!fastest_round_trip_ || round_trip < *fastest_round_trip_) fastest_round_trip_ = round_trip;
-  next_start_ = std::max(next_start_, sent_at + interval() + (round_trip - *fastest_round_trip_));
+  const Duration delay = std::min<Duration>(round_trip - *fastest_round_trip_,
+                                            std::chrono::duration_cast<Duration>(interval() * kMaxAnswerDelay));
+  next_start_ = std::max(next_start_, sent_at + interval() + delay);
 }
 
 double RequestPacer::target() const {

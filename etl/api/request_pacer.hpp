@@ -25,6 +25,10 @@ class RequestPacer {
   // tolerance) refuses a request that arrives a millisecond early, and the arrival times of
   // requests sent exactly one interval apart wander by that much (10 ms at 1 request a second).
   static constexpr double kSpacingMargin = 0.01;
+  // An answer slower than the fastest delays the next request by its delay, up to this share of
+  // the interval: enough for a queue's milliseconds, while a cell the server merely took longer
+  // to compute (the delay was after arrival) costs a run at most this much.
+  static constexpr double kMaxAnswerDelay = 0.05;
   // A 429 multiplies the rate by this (a small step: the limit is usually close).
   static constexpr double kDecrease = 0.9;
   // Recovery aims at this share of the ceiling, leaving room for arrival jitter at the server.
@@ -56,8 +60,9 @@ class RequestPacer {
   // a strict server (every key's first request, and every reconnection).
   void on_answer_after_connecting(SteadyTime now);
   // An answer arrived at `now` to a request started at `sent_at` (on a connection already open).
-  // A round trip longer than the fastest one seen was most likely a queue on the way in: the
-  // server counted the request that much later, and the next one waits that much longer.
+  // A round trip longer than the fastest one seen may have been a queue on the way in: the
+  // server then counted the request that much later, and the next one waits that much longer
+  // (at most kMaxAnswerDelay of an interval).
   void on_answer(SteadyTime sent_at, SteadyTime now);
 
   double current_rate_per_minute() const { return rate_; }

@@ -157,6 +157,33 @@ TEST(FetchLoop, AtAStrictServersExactLimitAHundredProjectsSideBySideHoldTheirPac
   EXPECT_LE(max_429, 2);
 }
 
+// Every fourth request (from the fourth on: the first ones show the usual round trip) waits
+// 30 ms in a queue on the way in (a proxy, a busy accept loop), so its answer is 30 ms late too. A strict server counts it late; the next request, sent one
+// interval after it and not delayed, would arrive less than an interval after it. The late
+// answer makes the next request wait as much: no 429 at all.
+TEST(FetchLoop, AQueueOnTheWayInDelaysTheNextRequestInsteadOfEarningA429) {
+  SimulatedClock clock;
+  std::optional<double> allowed_from;  // the strict bucket's next allowed arrival, in seconds
+  int refused = 0;
+  SimulatedApi api(clock, [&](const SimRequest& r) {
+    const Duration queue = r.number % 4 == 3 ? std::chrono::milliseconds(30) : Duration{};
+    const double arrival = duration_seconds(r.sent_at - SteadyTime{} + queue) + 0.01;
+    SimReply reply = test::ok_reply();
+    if (allowed_from && arrival < *allowed_from - 1e-9) {
+      refused += 1;
+      reply = test::status_reply(429);
+    } else {
+      allowed_from = arrival + 1.0;  // 60 a minute, no burst, no tolerance
+    }
+    reply.latency += queue;
+    return reply;
+  });
+  const Fetched f = fetch(settings(60), cells_of(0, "p", 40), {"key_0_0123456789abcdef"}, api, clock);
+  EXPECT_EQ(f.stored(), 40u);
+  EXPECT_EQ(refused, 0);
+  EXPECT_LE(f.seconds / 40, 1.10);
+}
+
 TEST(FetchLoop, TwiceTheServersLimitConvergesWithFewRefusals) {
   SimulatedClock clock;
   test::TokenBucketLimit limit(60, 1);
