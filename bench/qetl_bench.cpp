@@ -1,14 +1,18 @@
 // The benchmark's helper program (bench/run drives it; see bench/README.md).
 //
 //   qetl_bench load --url URL [--schema S] --rows N [--first F] [--pass P] [--progress K]
-//                   [--batch-rows B]
+//                   [--batch-rows B] [--night K]
 //       N generated customer_metrics rows through the job's own loading code: RowBatcher with
 //       the job's batch size and age (run_job.hpp) over Warehouse::upsert_metrics. The rows
 //       stand in for answers from the network; pass P changes every figure but no key, so a
 //       second pass updates every row of the first. --first F: rows F .. F+N-1 of the same
 //       sequence, so a load can be cut into chunks that alternate with a baseline's.
 //       --batch-rows B replaces the job's batch size, to see what the batch size costs (the
-//       benchmark itself always uses the job's).
+//       benchmark itself always uses the job's). --night K: the rows of the snapshot K days
+//       after the usual one (a daily-cohort matrix: each night's buckets move on by a day, so
+//       half of the 2,000 rows of one night continue the night before's series), loaded as a
+//       run is (start_run, the load, finish_run); the run's end, which brings the trend tables
+//       up to date, is timed apart as "finish_seconds".
 //   qetl_bench csv --backend postgresql|sqlite --rows N [--first F] [--pass P] --out FILE
 //       The same rows as CSV, each value as the text that backend receives from the job, for
 //       the baselines (psql COPY, the sqlite3 shell's .import).
@@ -116,21 +120,24 @@ std::string cents_text(std::uint64_t cents) {
 
 class RowGenerator {
  public:
-  explicit RowGenerator(int pass) : pass_(pass), segments_(make_segments()) {
-    char id[40];
-    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", pass);
+  RowGenerator(int pass, int night)
+      : pass_(pass), snapshot_(kSnapshot + static_cast<UnixSeconds>(night) * 86400), segments_(make_segments()) {
+    char id[48];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%06d%06d", night, pass);
     run_id_ = id;
   }
+  UnixSeconds snapshot() const { return snapshot_; }
+  const std::string& run_id() const { return run_id_; }
 
   void fill(std::size_t i, MetricsRow& row) const {
     const Segment& s = segments_[i % kSegments];
     const auto day = static_cast<UnixSeconds>(i / kSegments);
-    row.snapshot_at = kSnapshot;
+    row.snapshot_at = snapshot_;
     row.project = "bench-app";
     row.environment = 1;
     row.window_name = "daily_cohorts";
     row.window_kind = "cohort";
-    row.window_from = kSnapshot - (day + 1) * 86400;
+    row.window_from = snapshot_ - (day + 1) * 86400;
     row.window_to = row.window_from + 86400;
     row.segment = s.text;
     row.dimensions = {};
@@ -152,12 +159,13 @@ class RowGenerator {
     m.avg_payment_count = cents_text((r >> 5) % 2500);
     m.avg_price = cents_text((r >> 13) % 15000);
     m.sales = cents_text(r % 100000000000ull);
-    row.fetched_at = kSnapshot + 3600 + pass_;
+    row.fetched_at = snapshot_ + 3600 + pass_;
     row.run_id = run_id_;
   }
 
  private:
   int pass_;
+  UnixSeconds snapshot_;
   std::vector<Segment> segments_;
   std::string run_id_;
 };
@@ -252,9 +260,20 @@ int cmd_load(const Args& a) {
   const std::size_t rows = std::stoul(a.need("rows"));
   const std::size_t first = std::stoul(a.get("first", "0"));
   const int pass = std::stoi(a.get("pass", "1"));
+  const bool as_run = a.values.count("night") != 0;
+  const int night = std::stoi(a.get("night", "0"));
   auto warehouse = qetl::open_warehouse(a.need("url"), a.get("schema", "qonversion"));
   warehouse->migrate();
-  RowGenerator gen(pass);
+  RowGenerator gen(pass, night);
+  qetl::RunRecord run;
+  run.run_id = gen.run_id();
+  run.snapshot_at = gen.snapshot();
+  run.started_at = gen.snapshot() + 60;
+  run.version = "bench";
+  run.config_sha256 = std::string(64, '0');
+  run.host = "bench";
+  run.projects = {"bench-app"};
+  if (as_run) warehouse->start_run(run);
   MetricsRow row;
 
   // The generator alone, so its share of the load time is known.
@@ -286,10 +305,19 @@ int cmd_load(const Args& a) {
   batcher.flush();
   const double wall = seconds_since(t0);
   const double cpu = cpu_seconds() - cpu0;
+  double finish_seconds = 0;
+  if (as_run) {
+    run.status = "succeeded";
+    run.finished_at = run.started_at + 60;
+    run.rows_upserted = static_cast<std::int64_t>(batcher.rows_upserted());
+    const auto f0 = Clock::now();
+    warehouse->finish_run(run);
+    finish_seconds = seconds_since(f0);
+  }
   std::printf(
       "{\"rows\": %zu, \"upserted\": %zu, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"generator_seconds\": %.4f, "
-      "\"batch_rows\": %zu, \"checksum\": %zu}\n",
-      rows, batcher.rows_upserted(), wall, cpu, gen_seconds, batch_rows, checksum);
+      "\"batch_rows\": %zu, \"finish_seconds\": %.4f, \"checksum\": %zu}\n",
+      rows, batcher.rows_upserted(), wall, cpu, gen_seconds, batch_rows, finish_seconds, checksum);
   return batcher.rows_upserted() == rows ? 0 : 1;
 }
 
@@ -300,7 +328,7 @@ int cmd_csv(const Args& a) {
   const std::string backend = a.need("backend");
   if (backend != "postgresql" && backend != "sqlite") throw std::runtime_error("--backend postgresql|sqlite");
   std::ofstream out(a.need("out"), std::ios::binary);
-  RowGenerator gen(pass);
+  RowGenerator gen(pass, 0);
   MetricsRow row;
   std::string buffer;
   for (std::size_t i = first; i < first + rows; ++i) {
