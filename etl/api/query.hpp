@@ -5,12 +5,10 @@
 #include <string_view>
 
 #include "matrix/cell.hpp"
+#include "util/text.hpp"  // percent_encode: every filter value; brackets in parameter names
+                          // are sent raw, as the API's docs show
 
 namespace qetl {
-
-// RFC 3986 percent-encoding of everything but unreserved characters; UTF-8 bytes are
-// encoded one by one. Brackets in parameter names are sent raw, as the API's docs show.
-std::string percent_encode(std::string_view value);
 
 // "environment=1&filter[since][]=<from>&filter[since][]=<to>&filter[country][]=US&..."
 // Filters follow the cell's order (sorted by dimension name); the scalar search is `search=`.

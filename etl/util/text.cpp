@@ -44,24 +44,26 @@ bool is_c1_control(std::string_view text, std::size_t i, std::size_t len) {
   return len == 2 && static_cast<unsigned char>(text[i]) == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
 }
 
-std::string percent_encoded(std::string_view s, const char* hex) {
+}  // namespace
+
+std::string percent_encode(std::string_view text, std::string_view keep, HexCase hex) {
+  const char* digits = hex == HexCase::upper ? "0123456789ABCDEF" : "0123456789abcdef";
   std::string out;
-  for (const char ch : s) {
+  out.reserve(text.size() * 3);
+  for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '_' || c == '.' || c == '~';
-    if (unreserved) {
+    const bool as_is = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       keep.find(ch) != std::string_view::npos;
+    if (as_is) {
       out += ch;
     } else {
       out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
+      out += digits[c >> 4];
+      out += digits[c & 0xF];
     }
   }
   return out;
 }
-
-}  // namespace
 
 bool is_valid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
@@ -129,7 +131,7 @@ std::string cut_out_secret(std::string text, std::string_view secret) {
   std::string json_escaped;
   for (const char c : secret) json_escaped += c == '/' ? std::string("\\/") : std::string(1, c);
   for (const std::string& form :
-       {json_escaped, percent_encoded(secret, "0123456789ABCDEF"), percent_encoded(secret, "0123456789abcdef")}) {
+       {json_escaped, percent_encode(secret), percent_encode(secret, "-._~", HexCase::lower)}) {
     if (form != secret) text = redact(std::move(text), form);
   }
   return text;

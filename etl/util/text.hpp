@@ -26,4 +26,12 @@ std::string valid_utf8(std::string_view text);
 // True when `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 
+enum class HexCase { upper, lower };
+
+// Percent-encoding (RFC 3986): ASCII letters, digits and the characters of `keep` as they are,
+// every other byte as %XX; UTF-8 is encoded byte by byte. The default `keep` is the rest of RFC
+// 3986's unreserved characters: what a URL needs. A narrower `keep` serves names that must stay
+// distinct and safe in other places (file names).
+std::string percent_encode(std::string_view text, std::string_view keep = "-._~", HexCase hex = HexCase::upper);
+
 }  // namespace qetl

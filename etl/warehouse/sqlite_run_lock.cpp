@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "util/errors.hpp"
+#include "util/text.hpp"
 #include "warehouse/run_lock_text.hpp"
 #include "warehouse/shard_overlap.hpp"
 
@@ -21,26 +22,11 @@ namespace {
 constexpr const char* kLockInfix = ".run-lock.";
 constexpr const char* kMutexInfix = ".run-lock-mutex.";
 
-// A file name part: letters, digits and `keep` as they are, every other byte as %XX ("1/2" ->
-// "1%2F2", "my app" -> "my%20app"), so distinct names give distinct files.
-std::string encode(const std::string& text, const char* keep) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || (c != 0 && std::strchr(keep, ch) != nullptr)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    }
-  }
-  return out;
-}
-std::string project_part(const std::string& project) { return encode(project, "._-"); }
+// File name parts: letters, digits and a few safe characters as they are, every other byte as
+// %XX ("1/2" -> "1%2F2", "my app" -> "my%20app"), so distinct names give distinct files.
+std::string project_part(const std::string& project) { return percent_encode(project, "._-"); }
 // No '.' in a shard's part: the first '.' after the infix ends it.
-std::string shard_part(const std::string& shard) { return encode(shard, "_-"); }
+std::string shard_part(const std::string& shard) { return percent_encode(shard, "_-"); }
 
 std::optional<std::string> decode(const std::string& part) {
   std::string out;

@@ -50,5 +50,15 @@ TEST(CutOutSecret, RemovesTheSecretInEveryFormAnAnswerMayEchoIt) {
   EXPECT_EQ(cut_out_secret("nothing here", ""), "nothing here");
 }
 
+// One encoder for URLs (RFC 3986's unreserved characters kept), for the lower-case spelling a
+// server may echo, and for file names (a narrower set kept).
+TEST(PercentEncode, KeepsLettersDigitsAndTheGivenCharactersOnly) {
+  EXPECT_EQ(percent_encode("premium_monthly-1.0~x"), "premium_monthly-1.0~x");
+  EXPECT_EQ(percent_encode("a b/\xC3\xA9"), "a%20b%2F%C3%A9");
+  EXPECT_EQ(percent_encode("a/\xC3\xA9", "-._~", HexCase::lower), "a%2f%c3%a9");
+  EXPECT_EQ(percent_encode("my app.v2~1/2", "._-"), "my%20app.v2%7E1%2F2");
+  EXPECT_EQ(percent_encode(std::string_view("a\0b", 3), "_-"), "a%00b");
+}
+
 }  // namespace
 }  // namespace qetl

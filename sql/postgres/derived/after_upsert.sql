@@ -1,3 +1,0 @@
--- Runs in every upsert transaction after the upsert; the batch is in qetl_metrics_batch.
--- Nothing to do here: the trend tables take a snapshot's rows when its run ends (the trigger on
--- etl_runs of migration 7), so the nightly upsert costs what it did before them.
