@@ -77,8 +77,7 @@ endif()
 
 # The scripts that maintain the structures derived from customer_metrics (sql/<backend>/derived/):
 # rebuild.sql brings them up to date from scratch (migrate --rebuild); refresh_day.sql computes
-# one day again when a run ends; after_upsert.sql (PostgreSQL only) runs in every upsert
-# transaction, with the batch in qetl_metrics_batch.
+# one day again when a run ends.
 # A missing file embeds as empty text: nothing to run.
 function(read_derived backend name var)
   set(path "${SQL_DIR}/${backend}/derived/${name}.sql")
@@ -93,7 +92,6 @@ function(read_derived backend name var)
   set(${var} "R\"${delimiter}(${sql})${delimiter}\"" PARENT_SCOPE)
 endfunction()
 read_derived(postgres rebuild postgres_rebuild)
-read_derived(postgres after_upsert postgres_after_upsert)
 read_derived(postgres refresh_day postgres_refresh_day)
 read_derived(sqlite rebuild sqlite_rebuild)
 read_derived(sqlite refresh_day sqlite_refresh_day)
@@ -116,7 +114,6 @@ ${sqlite_code}  };
 }
 
 const char* postgres_rebuild_sql() { return ${postgres_rebuild}; }
-const char* postgres_after_upsert_sql() { return ${postgres_after_upsert}; }
 const char* postgres_refresh_day_sql() { return ${postgres_refresh_day}; }
 const char* sqlite_rebuild_sql() { return ${sqlite_rebuild}; }
 const char* sqlite_refresh_day_sql() { return ${sqlite_refresh_day}; }

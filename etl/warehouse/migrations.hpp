@@ -30,12 +30,9 @@ void refuse_newer_schema(int database_version, int latest);
 // up to date, from sql/<backend>/derived/: rebuild.sql recomputes them all from customer_metrics
 // (`migrate --rebuild`); refresh_day.sql computes one UTC day of them again when a run that
 // stored rows ends (PostgreSQL: one statement, $1 the day; SQLite: a script reading the day from
-// the temp table qetl_refresh_day); after_upsert.sql runs in every PostgreSQL upsert transaction,
-// after the upsert, with that batch's rows in the temp table qetl_metrics_batch. Empty text:
-// nothing to do.
+// the temp table qetl_refresh_day). Empty text: nothing to do.
 const char* postgres_rebuild_sql();
 const char* postgres_refresh_day_sql();
-const char* postgres_after_upsert_sql();
 const char* sqlite_rebuild_sql();
 const char* sqlite_refresh_day_sql();
 

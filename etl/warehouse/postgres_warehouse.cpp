@@ -23,8 +23,7 @@ namespace qetl {
 namespace {
 
 constexpr const char* kApplicationName = "qonversion-etl";
-// Rows of one upsert batch are COPYed here; ON COMMIT DROP keeps it to one transaction. The
-// after-upsert script (sql/postgres/derived/after_upsert.sql) reads exactly the rows written.
+// Rows of one upsert batch are COPYed here; ON COMMIT DROP keeps it to one transaction.
 constexpr const char* kBatchTable = "qetl_metrics_batch";
 // When a batch is refused, its parts are COPYed here one at a time, each under a savepoint.
 constexpr const char* kPartTable = "qetl_metrics_part";
@@ -134,7 +133,6 @@ class PostgresWarehouse final : public Warehouse {
         create_temp_like(tx, kBatchTable, "customer_metrics");
         copy_metrics(tx, kBatchTable, unique, 0, unique.size());
         const pqxx::result r = tx.exec0(upsert_metrics_from(kBatchTable));
-        after_upsert(tx);
         tx.commit();
         return UpsertResult{static_cast<std::size_t>(r.affected_rows()), {}};
       } catch (const pqxx::sql_error& e) {
@@ -142,7 +140,6 @@ class PostgresWarehouse final : public Warehouse {
       }
       pqxx::work tx(*conn_, "upsert_metrics_isolating");
       keep_run_locks(tx);
-      create_temp_like(tx, kBatchTable, "customer_metrics");
       create_temp_like(tx, kPartTable, "customer_metrics");
       std::vector<Refusal> refused;
       const std::size_t written = write_isolating(
@@ -150,12 +147,10 @@ class PostgresWarehouse final : public Warehouse {
           [&](pqxx::transaction_base& part, std::size_t begin, std::size_t end) {
             copy_metrics(part, kPartTable, unique, begin, end);
             const pqxx::result r = part.exec0(upsert_metrics_from(kPartTable));
-            part.exec0(std::string("INSERT INTO ") + kBatchTable + " SELECT * FROM " + kPartTable);
             part.exec0(std::string("DELETE FROM ") + kPartTable);
             return static_cast<std::size_t>(r.affected_rows());
           },
           refused);
-      after_upsert(tx);
       tx.commit();
       UpsertResult result{written, {}};
       for (const auto& [index, reason] : refused) {
@@ -220,16 +215,16 @@ class PostgresWarehouse final : public Warehouse {
 
   std::vector<std::string> close_stale_runs(const RunRecord& finder) override {
     std::vector<std::string> closed;
-    std::vector<std::string> closed_snapshots;  // UTC text, as etl_runs holds it
+    std::vector<UnixSeconds> snapshots;  // of the closed runs, in the same order
     writing("closing the runs whose process is gone", [&] {
       pqxx::work tx(*conn_, "close_stale_runs");
       keep_run_locks(tx);
       const pqxx::result running = tx.exec_params(
-          "SELECT run_id, projects, shard, to_char(snapshot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
-          "FROM etl_runs WHERE status = 'running' AND run_id <> $1",
+          "SELECT run_id, projects, shard, EXTRACT(EPOCH FROM snapshot_at)::bigint FROM etl_runs "
+          "WHERE status = 'running' AND run_id <> $1",
           finder.run_id);
-      closed.clear();
-      closed_snapshots.clear();
+      closed.clear();  // a retry after a reconnection starts over
+      snapshots.clear();
       for (const auto& row : running) {
         if (!stale_row_in_scope(row[1].as<std::string>(), row[2].as<std::string>(), finder.projects, finder.shard)) {
           continue;
@@ -240,14 +235,11 @@ class PostgresWarehouse final : public Warehouse {
             "WHERE run_id = $1 AND status = 'running'",
             run_id, pg_timestamp(now_utc()), stale_run_message(finder.run_id));
         closed.push_back(run_id);
-        closed_snapshots.push_back(row[3].as<std::string>());
+        snapshots.push_back(row[3].as<UnixSeconds>());
       }
       tx.commit();
-      return closed;
     });
-    for (std::size_t i = 0; i < closed.size(); ++i) {
-      refresh_trend_day(closed[i], parse_utc_timestamp(closed_snapshots[i]));
-    }
+    for (std::size_t i = 0; i < closed.size(); ++i) refresh_trend_day(closed[i], snapshots[i]);
     return closed;
   }
 
@@ -374,11 +366,6 @@ class PostgresWarehouse final : public Warehouse {
 
   static void create_temp_like(pqxx::transaction_base& tx, const char* table, const char* like) {
     tx.exec0(std::string("CREATE TEMP TABLE ") + table + " (LIKE " + like + " INCLUDING DEFAULTS) ON COMMIT DROP");
-  }
-
-  // The structures derived from customer_metrics follow the rows just written (in kBatchTable).
-  static void after_upsert(pqxx::transaction_base& tx) {
-    if (has_statements(postgres_after_upsert_sql())) tx.exec(postgres_after_upsert_sql());
   }
 
   // libpqxx reconnects by itself when the server dropped the session between transactions (the

@@ -183,19 +183,17 @@ class SqliteWarehouse final : public Warehouse {
 
   std::vector<std::string> close_stale_runs(const RunRecord& finder) override {
     std::vector<std::string> closed;
-    std::vector<std::string> closed_snapshots;
+    std::vector<UnixSeconds> snapshots;  // of the closed runs, in the same order
     guarded("closing the runs whose process is gone", [&] {
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
       SQLite::Statement running(
           db_, "SELECT run_id, projects, shard, snapshot_at FROM etl_runs WHERE status = 'running' AND run_id <> ?");
       running.bind(1, finder.run_id);
-      closed.clear();
-      closed_snapshots.clear();
       while (running.executeStep()) {
         if (stale_row_in_scope(running.getColumn(1).getString(), running.getColumn(2).getString(), finder.projects,
                                finder.shard)) {
           closed.push_back(running.getColumn(0).getString());
-          closed_snapshots.push_back(running.getColumn(3).getString());
+          snapshots.push_back(parse_utc_timestamp(running.getColumn(3).getString()));
         }
       }
       SQLite::Statement close(db_,
@@ -210,9 +208,7 @@ class SqliteWarehouse final : public Warehouse {
       }
       tx.commit();
     });
-    for (std::size_t i = 0; i < closed.size(); ++i) {
-      refresh_trend_day(closed[i], parse_utc_timestamp(closed_snapshots[i]));
-    }
+    for (std::size_t i = 0; i < closed.size(); ++i) refresh_trend_day(closed[i], snapshots[i]);
     return closed;
   }
 
