@@ -391,8 +391,8 @@ class PostgresWarehouse final : public Warehouse {
     locked_backend_pid_ = conn_->backendpid();
   }
 
-  // Computes the day of `snapshot_at` again in the trend tables (sql/postgres/derived/
-  // refresh_day.sql) when run `run_id` stored rows in that snapshot. It runs after the run's own
+  // Computes the series that run `run_id` wrote in the day of `snapshot_at` again in the trend
+  // tables (sql/postgres/derived/refresh_day.sql) when the run stored rows in that snapshot. It runs after the run's own
   // record is committed, in its own transaction: the tables are derived from customer_metrics,
   // so a failure here is logged and left to `migrate --rebuild`, never allowed to cost the record.
   void refresh_trend_day(const std::string& run_id, UnixSeconds snapshot_at) {
@@ -405,7 +405,7 @@ class PostgresWarehouse final : public Warehouse {
                                             "WHERE snapshot_at = $1 AND run_id = $2)",
                                             pg_timestamp(snapshot_at), run_id)[0]
                                 .as<bool>();
-        if (stored) tx.exec_params(postgres_refresh_day_sql(), format_sql_timestamp(snapshot_at).substr(0, 10));
+        if (stored) tx.exec_params(postgres_refresh_day_sql(), format_sql_timestamp(snapshot_at).substr(0, 10), run_id);
         tx.commit();
       });
     } catch (const EtlError& e) {

@@ -250,9 +250,9 @@ class SqliteWarehouse final : public Warehouse {
   }
 
  private:
-  // Computes the day of `snapshot_at` again in the trend tables (sql/sqlite/derived/
-  // refresh_day.sql, which reads the day from a temp table bound here) when run `run_id` stored
-  // rows in that snapshot. It runs after the run's own record is committed, in its own
+  // Computes the series that run `run_id` wrote in the day of `snapshot_at` again in the trend
+  // tables (sql/sqlite/derived/refresh_day.sql, which reads the day and the run from a temp table
+  // bound here) when the run stored rows in that snapshot. It runs after the run's own record is committed, in its own
   // transaction: the tables are derived from customer_metrics, so a failure here is logged and
   // left to `migrate --rebuild`, never allowed to cost the record.
   void refresh_trend_day(const std::string& run_id, UnixSeconds snapshot_at) {
@@ -265,10 +265,12 @@ class SqliteWarehouse final : public Warehouse {
         stored.bind(1, format_sql_timestamp(snapshot_at));
         stored.bind(2, run_id);
         if (!stored.executeStep() || stored.getColumn(0).getInt() == 0) return;
-        db_.exec("CREATE TEMP TABLE IF NOT EXISTS qetl_refresh_day (day TEXT NOT NULL)");
+        stored.reset();  // no statement may be pending while the script runs
+        db_.exec("CREATE TEMP TABLE IF NOT EXISTS qetl_refresh_day (day TEXT NOT NULL, run_id TEXT NOT NULL)");
         db_.exec("DELETE FROM qetl_refresh_day");
-        SQLite::Statement day(db_, "INSERT INTO qetl_refresh_day (day) VALUES (?)");
+        SQLite::Statement day(db_, "INSERT INTO qetl_refresh_day (day, run_id) VALUES (?, ?)");
         day.bind(1, format_sql_timestamp(snapshot_at).substr(0, 10));
+        day.bind(2, run_id);
         day.exec();
         db_.exec(sqlite_refresh_day_sql());
         tx.commit();

@@ -267,6 +267,33 @@ TYPED_TEST(DerivedTables, ARunThatDiedShowsWhenItIsMarkedInterrupted) {
   this->expect_views_right("after the dead run was marked");
 }
 
+// A run's end recomputes the series it wrote, not the whole day: with shards side by side, the
+// day is computed once in all rather than again at each shard's end. Shard one's rows in the
+// trend tables are marked after it ends; shard two's end leaves the mark where it is.
+TYPED_TEST(DerivedTables, AShardsEndRecomputesOnlyTheSeriesItWrote) {
+  auto w = this->backend.open();
+  w->migrate();
+  const auto snapshots = by_snapshot(seeded_rows());
+  const auto& [t, rows] = *snapshots.begin();
+  Run one(*w, "run-1of2", t), two(*w, "run-2of2", t);
+  one.load(half(rows, false));
+  two.load(half(rows, true));
+  one.end();
+  this->backend.exec("UPDATE customer_metrics_days SET sales = -1 WHERE run_id = 'run-1of2'");
+  this->backend.exec("UPDATE customer_metrics_newest SET sales = -1 WHERE run_id = 'run-1of2'");
+  const std::string marked_days = "SELECT COUNT(*) FROM customer_metrics_days WHERE sales = -1";
+  const std::string marked_newest = "SELECT COUNT(*) FROM customer_metrics_newest WHERE sales = -1";
+  const std::string half_rows = std::to_string(half(rows, false).size());
+  ASSERT_EQ(this->backend.query(marked_days)[0][0], half_rows);
+  two.end();
+  EXPECT_EQ(this->backend.query(marked_days)[0][0], half_rows) << "shard two's end computed shard one's series again";
+  EXPECT_EQ(this->backend.query(marked_newest)[0][0], half_rows);
+  EXPECT_EQ(this->backend.query("SELECT COUNT(*) FROM customer_metrics_days WHERE run_id = 'run-2of2'")[0][0],
+            std::to_string(half(rows, true).size()));
+  w->rebuild_derived();
+  this->expect_views_right("after the rebuild");
+}
+
 // A re-run of the newest snapshot after a window changed kind overwrites that window's rows
 // (the stored key has no kind): the old kind's series loses its newest day, and its newest row
 // is an earlier day's again.

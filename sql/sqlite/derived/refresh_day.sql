@@ -1,10 +1,36 @@
--- Computes one UTC day of the trend tables again from customer_metrics (migration 7), and what
--- depends on it: the changes of the next day and of the day a week later, and the newest row of
--- each series. The job runs it when a run that stored rows ends, and for each run it finds
--- dead and marks interrupted; the day ('YYYY-MM-DD') is in the temporary table
+-- Computes the series a run wrote in one UTC day of the trend tables again from
+-- customer_metrics, and what depends on them: their changes on the next day and a week later, and
+-- their newest rows. The job runs it when a run that stored rows ends, and for each run it finds
+-- dead and marks interrupted; the day ('YYYY-MM-DD') and the run are in the temporary table
 -- qetl_refresh_day, bound there by the job. Same steps as customer_metrics_refresh_day() in
--- sql/postgres/007_trend_tables.sql.
-DELETE FROM customer_metrics_days WHERE day = (SELECT day FROM qetl_refresh_day);
+-- sql/postgres/008_refresh_by_run.sql.
+
+-- The series to compute: those the run wrote that day, and those whose row of the day the run has
+-- written again under another window kind (the stored key has no kind), which lose it. Each is
+-- computed from all of its rows of the day, so shards and resumed runs end as one run would.
+CREATE TEMP TABLE IF NOT EXISTS qetl_refresh_series (
+    project, environment, window_name, segment, window_kind, cohort_key);
+DELETE FROM qetl_refresh_series;
+INSERT INTO qetl_refresh_series
+SELECT m.project, m.environment, m.window_name, m.segment, m.window_kind,
+       CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END AS cohort_key
+FROM customer_metrics m
+WHERE m.snapshot_at >= (SELECT day FROM qetl_refresh_day)
+  AND m.snapshot_at < date((SELECT day FROM qetl_refresh_day), '+1 day')
+  AND m.run_id = (SELECT run_id FROM qetl_refresh_day)
+UNION
+SELECT d.project, d.environment, d.window_name, d.segment, d.window_kind, d.cohort_key
+FROM customer_metrics_days d
+JOIN customer_metrics m
+  ON m.project = d.project AND m.environment = d.environment AND m.snapshot_at = d.snapshot_at
+ AND m.window_name = d.window_name AND m.window_from = d.window_from AND m.segment = d.segment
+WHERE d.day = (SELECT day FROM qetl_refresh_day)
+  AND m.run_id = (SELECT run_id FROM qetl_refresh_day) AND m.window_kind <> d.window_kind;
+
+DELETE FROM customer_metrics_days
+WHERE day = (SELECT day FROM qetl_refresh_day)
+  AND (project, environment, window_name, segment, window_kind, cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series);
 
 INSERT INTO customer_metrics_days (
     day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
@@ -44,7 +70,10 @@ FROM (
                    ORDER BY m.snapshot_at DESC, m.fetched_at DESC, m.window_from DESC) AS nth_newest_of_day
         FROM customer_metrics m
         WHERE m.snapshot_at >= (SELECT day FROM qetl_refresh_day)
-          AND m.snapshot_at < date((SELECT day FROM qetl_refresh_day), '+1 day')) last_of_day
+          AND m.snapshot_at < date((SELECT day FROM qetl_refresh_day), '+1 day')
+          AND (m.project, m.environment, m.window_name, m.segment, m.window_kind,
+               CASE WHEN m.window_kind = 'cohort' THEN date(m.window_from) ELSE '' END) IN
+              (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series)) last_of_day
     WHERE nth_newest_of_day = 1) r
 LEFT JOIN customer_metrics_days d1
        ON d1.day = date((SELECT day FROM qetl_refresh_day), '-1 day')
@@ -56,7 +85,7 @@ LEFT JOIN customer_metrics_days d7
       AND d7.segment = r.segment AND d7.window_kind = r.window_kind AND d7.cohort_key = r.cohort_key
 ORDER BY r.project, r.environment, r.window_name, r.segment, r.window_kind, r.cohort_key;
 
--- The days that compare with it: the next one and a week later.
+-- The days that compare with it: the next one and a week later (no rows on a normal night).
 UPDATE customer_metrics_days
 SET (clients_with_event_change_1d, active_subscribers_change_1d,
      active_trials_change_1d, billing_retry_change_1d)
@@ -70,7 +99,10 @@ SET (clients_with_event_change_1d, active_subscribers_change_1d,
        AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
        AND p.window_kind = customer_metrics_days.window_kind
        AND p.cohort_key = customer_metrics_days.cohort_key)
-WHERE customer_metrics_days.day = date((SELECT day FROM qetl_refresh_day), '+1 day');
+WHERE customer_metrics_days.day = date((SELECT day FROM qetl_refresh_day), '+1 day')
+  AND (customer_metrics_days.project, customer_metrics_days.environment, customer_metrics_days.window_name,
+       customer_metrics_days.segment, customer_metrics_days.window_kind, customer_metrics_days.cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series);
 UPDATE customer_metrics_days
 SET (clients_with_event_change_7d, active_subscribers_change_7d,
      active_trials_change_7d, billing_retry_change_7d)
@@ -84,7 +116,10 @@ SET (clients_with_event_change_7d, active_subscribers_change_7d,
        AND p.window_name = customer_metrics_days.window_name AND p.segment = customer_metrics_days.segment
        AND p.window_kind = customer_metrics_days.window_kind
        AND p.cohort_key = customer_metrics_days.cohort_key)
-WHERE customer_metrics_days.day = date((SELECT day FROM qetl_refresh_day), '+7 days');
+WHERE customer_metrics_days.day = date((SELECT day FROM qetl_refresh_day), '+7 days')
+  AND (customer_metrics_days.project, customer_metrics_days.environment, customer_metrics_days.window_name,
+       customer_metrics_days.segment, customer_metrics_days.window_kind, customer_metrics_days.cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series);
 
 -- Each series' newest row: the day's, unless the series has a later day.
 INSERT INTO customer_metrics_newest (
@@ -102,6 +137,8 @@ SELECT day, project, environment, window_name, segment, window_kind, cohort_key,
        sales, fetched_at, run_id
 FROM customer_metrics_days
 WHERE day = (SELECT day FROM qetl_refresh_day)
+  AND (project, environment, window_name, segment, window_kind, cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series)
 ON CONFLICT (project, environment, window_name, segment, window_kind, cohort_key)
 DO UPDATE SET
     day = excluded.day, snapshot_at = excluded.snapshot_at, window_from = excluded.window_from,
