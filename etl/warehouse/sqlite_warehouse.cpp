@@ -252,9 +252,9 @@ class SqliteWarehouse final : public Warehouse {
  private:
   // Computes the series that run `run_id` wrote in the day of `snapshot_at` again in the trend
   // tables (sql/sqlite/derived/refresh_day.sql, which reads the day and the run from a temp table
-  // bound here) when the run stored rows in that snapshot. It runs after the run's own record is committed, in its own
-  // transaction: the tables are derived from customer_metrics, so a failure here is logged and
-  // left to `migrate --rebuild`, never allowed to cost the record.
+  // bound here) when the run stored rows in that snapshot. It runs after the run's own record is
+  // committed, in its own transaction: the tables are derived from customer_metrics, so a failure
+  // here is logged and left to `migrate --rebuild`, never allowed to cost the record.
   void refresh_trend_day(const std::string& run_id, UnixSeconds snapshot_at) {
     if (!has_statements(sqlite_refresh_day_sql())) return;
     try {

@@ -3,8 +3,8 @@
 -- SQLite, whose steps are the job's own script, sql/sqlite/derived/refresh_day.sql).
 --
 -- customer_metrics_refresh_day(day) of version 7 computed every series of the day again at each
--- run's end: with N shards side by side a day was computed about N / 2 times over, and a resumed
--- run computed the first attempt's rows again. It now takes the run: the series are those with a
+-- run's end, from every row of the day stored so far: with N shards side by side a day was
+-- computed up to N times over, and a resumed run computed the first attempt's rows again. It now takes the run: the series are those with a
 -- row of that run on that day, plus those whose row of the day the run wrote again under another
 -- window kind. Each series is still computed from all of its rows of the day, so the result is
 -- the same as computing the whole day (migrate --rebuild, unchanged, still does that).
@@ -182,3 +182,6 @@ BEGIN
     END IF;
 END
 $$;
+
+COMMENT ON TABLE customer_metrics_days IS
+    'Derived from customer_metrics (query customer_metrics_daily instead): one row per series and UTC day, the day''s last row with its changes. When a run ends, the series it wrote that day are recomputed; migrate --rebuild recomputes it all.';

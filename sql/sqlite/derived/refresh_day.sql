@@ -3,7 +3,9 @@
 -- their newest rows. The job runs it when a run that stored rows ends, and for each run it finds
 -- dead and marks interrupted; the day ('YYYY-MM-DD') and the run are in the temporary table
 -- qetl_refresh_day, bound there by the job. Same steps as customer_metrics_refresh_day() in
--- sql/postgres/008_refresh_by_run.sql.
+-- sql/postgres/008_refresh_by_run.sql, except that the last two look for series that lost their
+-- newest day on every refresh (a scan of customer_metrics_newest) where PostgreSQL skips them
+-- when the day held none of the run's series before.
 
 -- The series to compute: those the run wrote that day, and those whose row of the day the run has
 -- written again under another window kind (the stored key has no kind), which lose it. Each is
