@@ -3,9 +3,7 @@
 -- their newest rows. The job runs it when a run that stored rows ends, and for each run it finds
 -- dead and marks interrupted; the day ('YYYY-MM-DD') and the run are in the temporary table
 -- qetl_refresh_day, bound there by the job. Same steps as customer_metrics_refresh_day() in
--- sql/postgres/008_refresh_by_run.sql, except that the last two look for series that lost their
--- newest day on every refresh (a scan of customer_metrics_newest) where PostgreSQL skips them
--- when the day held none of the run's series before.
+-- sql/postgres/008_refresh_by_run.sql.
 
 -- The series to compute: those the run wrote that day, and those whose row of the day the run has
 -- written again under another window kind (the stored key has no kind), which lose it. Each is
@@ -160,8 +158,9 @@ DO UPDATE SET
     run_id = excluded.run_id
 WHERE excluded.day >= customer_metrics_newest.day;
 
--- A series whose newest day this was but which has no row that day any more (its window
--- changed kind, or rows were deleted): its newest row is now an earlier day's, or none.
+-- A series of the run whose newest day this was but which has no row that day any more (its
+-- window changed kind, or rows were deleted): its newest row is now an earlier day's, or none.
+-- Only the DELETE above removes day rows, so no other series can be in that state.
 INSERT OR REPLACE INTO customer_metrics_newest (
     day, project, environment, window_name, segment, window_kind, cohort_key, snapshot_at, window_from,
     window_to, status, target_platform, country, product_id, purchase_currency, locale, model,
@@ -186,12 +185,16 @@ JOIN customer_metrics_days d
                 AND x.window_name = s.window_name AND x.segment = s.segment
                 AND x.window_kind = s.window_kind AND x.cohort_key = s.cohort_key)
 WHERE s.day = (SELECT day FROM qetl_refresh_day)
+  AND (s.project, s.environment, s.window_name, s.segment, s.window_kind, s.cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series)
   AND NOT EXISTS (SELECT 1 FROM customer_metrics_days y
                   WHERE y.day = s.day AND y.project = s.project AND y.environment = s.environment
                     AND y.window_name = s.window_name AND y.segment = s.segment
                     AND y.window_kind = s.window_kind AND y.cohort_key = s.cohort_key);
 DELETE FROM customer_metrics_newest
 WHERE day = (SELECT day FROM qetl_refresh_day)
+  AND (project, environment, window_name, segment, window_kind, cohort_key) IN
+      (SELECT project, environment, window_name, segment, window_kind, cohort_key FROM qetl_refresh_series)
   AND NOT EXISTS (SELECT 1 FROM customer_metrics_days y
                   WHERE y.day = customer_metrics_newest.day
                     AND y.project = customer_metrics_newest.project
